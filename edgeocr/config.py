@@ -1,0 +1,211 @@
+"""Configuration: YAML loaded once into frozen dataclasses, validated with messages naming key and file.
+
+Every key has a default, so an empty file (or none) is a valid configuration. Unknown keys are
+errors: a misspelt key silently ignored is a setting the user believes in and does not have.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import site
+import sys
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Union
+
+import yaml
+
+from .errors import ConfigError
+
+
+@dataclass(frozen=True)
+class PreprocessConfig:
+    """Image clean-up before detection; each step can be switched on alone."""
+
+    grayscale: bool = True
+    clahe: bool = False
+    clahe_clip_limit: float = 2.0
+    denoise: bool = False
+    denoise_strength: float = 7.0
+    sharpen: bool = False
+    adaptive_threshold: bool = False
+    adaptive_block_size: int = 31
+
+    def validate(self, where: str) -> None:
+        if self.adaptive_block_size < 3 or self.adaptive_block_size % 2 == 0:
+            raise ConfigError(f"{where}.adaptive_block_size: must be an odd number >= 3, got {self.adaptive_block_size}")
+        if self.clahe_clip_limit <= 0:
+            raise ConfigError(f"{where}.clahe_clip_limit: must be > 0")
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    pack: str = "en-latin-v1"
+    models_dir: str | None = None
+    threads: int | None = None
+    max_pixels: int = 40_000_000
+    max_bytes: int = 50 * 1024 * 1024
+    detector: Literal["auto", "db", "classical"] = "auto"
+    beam_width: int = 0
+    batch_size: int = 16
+    min_confidence: float = 0.0
+    verify_checksums: bool = True
+
+    def validate(self, where: str) -> None:
+        if self.threads is not None and not 1 <= self.threads <= 64:
+            raise ConfigError(f"{where}.threads: must be between 1 and 64, got {self.threads}")
+        if self.max_pixels < 1:
+            raise ConfigError(f"{where}.max_pixels: must be positive")
+        if self.max_bytes < 1:
+            raise ConfigError(f"{where}.max_bytes: must be positive")
+        if self.beam_width < 0:
+            raise ConfigError(f"{where}.beam_width: must be >= 0 (0 means greedy decoding)")
+        if not 1 <= self.batch_size <= 256:
+            raise ConfigError(f"{where}.batch_size: must be between 1 and 256")
+        if not 0.0 <= self.min_confidence <= 1.0:
+            raise ConfigError(f"{where}.min_confidence: must be between 0 and 1")
+
+    def resolved_threads(self) -> int:
+        """Configured threads, or the cores this process may use, capped at 4."""
+        if self.threads:
+            return self.threads
+        try:
+            cores = len(os.sched_getaffinity(0))
+        except AttributeError:  # not on Linux
+            cores = os.cpu_count() or 1
+        return max(1, min(cores, 4))
+
+
+@dataclass(frozen=True)
+class Config:
+    engine: EngineConfig = field(default_factory=EngineConfig)
+    preprocess: PreprocessConfig = field(default_factory=PreprocessConfig)
+    source: str = "<defaults>"
+
+
+def _type_name(tp: Any) -> str:
+    origin = typing.get_origin(tp)
+    if origin is Literal:
+        return "one of " + ", ".join(repr(v) for v in typing.get_args(tp))
+    if origin in (Union, types.UnionType):
+        return " or ".join(_type_name(a) for a in typing.get_args(tp))
+    if tp is type(None):
+        return "null"
+    return getattr(tp, "__name__", str(tp))
+
+
+def _coerce(value: Any, tp: Any, key: str, source: str) -> Any:
+    origin = typing.get_origin(tp)
+    if origin in (Union, types.UnionType):
+        errors = []
+        for option in typing.get_args(tp):
+            try:
+                return _coerce(value, option, key, source)
+            except ConfigError as exc:
+                errors.append(exc)
+        raise ConfigError(f"{source}: {key}: expected {_type_name(tp)}, got {value!r}")
+    if tp is type(None):
+        if value is None:
+            return None
+        raise ConfigError(f"{source}: {key}: expected null, got {value!r}")
+    if origin is Literal:
+        if value in typing.get_args(tp):
+            return value
+        raise ConfigError(f"{source}: {key}: expected {_type_name(tp)}, got {value!r}")
+    if origin is tuple:
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{source}: {key}: expected a list, got {value!r}")
+        inner = typing.get_args(tp)[0]
+        return tuple(_coerce(v, inner, f"{key}[{i}]", source) for i, v in enumerate(value))
+    if dataclasses.is_dataclass(tp):
+        return _build(tp, value, key, source)
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+    elif tp is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    elif tp is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+    elif tp is str:
+        if isinstance(value, str):
+            return value
+    raise ConfigError(f"{source}: {key}: expected {_type_name(tp)}, got {value!r}")
+
+
+def _build(cls: type, data: Any, prefix: str, source: str) -> Any:
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: {prefix or 'top level'}: expected a mapping, got {data!r}")
+    hints = typing.get_type_hints(cls)
+    known = {f.name for f in dataclasses.fields(cls) if f.name != "source"}
+    for key in data:
+        if key not in known:
+            where = f"{prefix}.{key}" if prefix else str(key)
+            raise ConfigError(f"{source}: unknown key '{where}' (known: {', '.join(sorted(known))})")
+    values = {}
+    for name in known:
+        if name in data:
+            values[name] = _coerce(data[name], hints[name], f"{prefix}.{name}" if prefix else name, source)
+    instance = cls(**values)
+    validate = getattr(instance, "validate", None)
+    if validate is not None:
+        try:
+            validate(prefix)
+        except ConfigError as exc:
+            raise ConfigError(f"{source}: {exc.message}") from None
+    return instance
+
+
+def config_from_dict(data: dict | None, source: str = "<dict>") -> Config:
+    config = _build(Config, data or {}, "", source)
+    return dataclasses.replace(config, source=source)
+
+
+def load_config(path: str | os.PathLike | None = None) -> Config:
+    """Load and validate a YAML file; ``None`` gives the defaults."""
+    if path is None:
+        return Config()
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read config file: {exc.strerror}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    return config_from_dict(data, str(path))
+
+
+def with_overrides(config: Config, overrides: dict[str, Any]) -> Config:
+    """Apply dotted-key overrides (``{"engine.threads": 2}``) and validate the result again."""
+    data = dataclasses.asdict(config)
+    data.pop("source")
+    for dotted, value in overrides.items():
+        node = data
+        parts = dotted.split(".")
+        for part in parts[:-1]:
+            if part not in node or not isinstance(node[part], dict):
+                raise ConfigError(f"{config.source}: unknown key '{dotted}' (command-line override)")
+            node = node[part]
+        if parts[-1] not in node:
+            raise ConfigError(f"{config.source}: unknown key '{dotted}' (command-line override)")
+        node[parts[-1]] = value
+    return config_from_dict(data, config.source)
+
+
+def default_config_path() -> Path | None:
+    """The shipped default config: the checkout's ``config/`` or the installed copy."""
+    for candidate in (Path(__file__).resolve().parent.parent / "config" / "edgeocr.yaml",
+                      Path(sys.prefix) / "share" / "edgeocr" / "config" / "edgeocr.yaml",
+                      Path(site.USER_BASE or "~/.local").expanduser() / "share" / "edgeocr" / "config" / "edgeocr.yaml"):
+        if candidate.is_file():
+            return candidate
+    return None
