@@ -1,0 +1,149 @@
+"""Decode image bytes safely: size limits before any pixel is decoded, EXIF orientation honoured.
+
+Pillow reads only the header (lazily) to learn format, size and EXIF orientation; OpenCV decodes
+the pixels. Checking dimensions first means a decompression bomb is refused without allocating it.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import warnings
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from .errors import BadImageError, ImageTooLargeError
+
+# Pillow format names we hand to OpenCV; MPO is what Pillow calls many phone cameras' JPEGs.
+ALLOWED_FORMATS = frozenset({"JPEG", "MPO", "PNG", "BMP", "TIFF", "WEBP"})
+
+EXIF_ORIENTATION_TAG = 0x0112
+
+
+@dataclass(frozen=True)
+class DecodedImage:
+    """An 8-bit BGR image, upright, with what is known about where it came from."""
+
+    pixels: np.ndarray
+    format: str
+    sha256: str
+    exif_orientation: int
+
+    @property
+    def width(self) -> int:
+        return int(self.pixels.shape[1])
+
+    @property
+    def height(self) -> int:
+        return int(self.pixels.shape[0])
+
+
+@dataclass(frozen=True)
+class ImageHeader:
+    format: str
+    width: int
+    height: int
+    exif_orientation: int
+
+
+def probe_header(data: bytes) -> ImageHeader:
+    """Format, size and orientation from the header alone; raises ``BadImageError``."""
+    if not data:
+        raise BadImageError("empty input: 0 bytes")
+    try:
+        with warnings.catch_warnings():
+            # Our own pixel limit applies below; Pillow's bomb warning would only be noise.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as image:
+                fmt = image.format or "unknown"
+                width, height = image.size
+                orientation = 1
+                if fmt in ("JPEG", "MPO", "TIFF", "WEBP", "PNG"):
+                    try:
+                        orientation = int(image.getexif().get(EXIF_ORIENTATION_TAG, 1) or 1)
+                    except Exception:  # a broken EXIF block must not cost the picture
+                        orientation = 1
+    except Image.DecompressionBombError as exc:
+        raise ImageTooLargeError(f"image refused before decoding: {exc}") from None
+    except UnidentifiedImageError:
+        raise BadImageError("not a recognised image format") from None
+    except (OSError, ValueError, SyntaxError) as exc:
+        raise BadImageError(f"unreadable image header: {exc}") from None
+    if fmt not in ALLOWED_FORMATS:
+        raise BadImageError(f"unsupported image format {fmt}; accepted: JPEG, PNG, BMP, TIFF, WebP")
+    if orientation not in range(1, 9):
+        orientation = 1
+    return ImageHeader(fmt, width, height, orientation)
+
+
+def _looks_truncated(data: bytes, fmt: str) -> bool:
+    # OpenCV fills a truncated JPEG or PNG with grey and returns it as if whole; the end markers
+    # tell us the file was cut short (a file still being copied, a broken download).
+    tail = data[-4096:]
+    if fmt in ("JPEG", "MPO"):
+        return b"\xff\xd9" not in tail
+    if fmt == "PNG":
+        return b"IEND" not in tail
+    return False
+
+
+def _to_bgr8(pixels: np.ndarray) -> np.ndarray:
+    if pixels.dtype == np.uint16:
+        pixels = (pixels / 257).astype(np.uint8)
+    elif pixels.dtype != np.uint8:
+        pixels = cv2.normalize(pixels, None, 0, 255, cv2.NORM_MINMAX).astype(np.uint8)
+    if pixels.ndim == 2:
+        return cv2.cvtColor(pixels, cv2.COLOR_GRAY2BGR)
+    channels = pixels.shape[2]
+    if channels == 1:
+        return cv2.cvtColor(pixels, cv2.COLOR_GRAY2BGR)
+    if channels == 4:
+        # Transparent areas usually hold black: composite on white so dark text stays visible.
+        alpha = pixels[:, :, 3:4].astype(np.float32) / 255.0
+        rgb = pixels[:, :, :3].astype(np.float32)
+        return (rgb * alpha + 255.0 * (1.0 - alpha)).astype(np.uint8)
+    return np.ascontiguousarray(pixels[:, :, :3])
+
+
+def apply_exif_orientation(pixels: np.ndarray, orientation: int) -> np.ndarray:
+    """Rotate/flip as EXIF orientation 1-8 asks, so that the picture is upright."""
+    if orientation == 2:
+        return cv2.flip(pixels, 1)
+    if orientation == 3:
+        return cv2.rotate(pixels, cv2.ROTATE_180)
+    if orientation == 4:
+        return cv2.flip(pixels, 0)
+    if orientation == 5:
+        return cv2.transpose(pixels)
+    if orientation == 6:
+        return cv2.rotate(pixels, cv2.ROTATE_90_CLOCKWISE)
+    if orientation == 7:
+        return cv2.flip(cv2.transpose(pixels), -1)
+    if orientation == 8:
+        return cv2.rotate(pixels, cv2.ROTATE_90_COUNTERCLOCKWISE)
+    return pixels
+
+
+def decode_image(data: bytes, max_pixels: int = 40_000_000, max_bytes: int = 50 * 1024 * 1024) -> DecodedImage:
+    """Bytes to an upright 8-bit BGR image; raises ``BadImageError`` or ``ImageTooLargeError``."""
+    if len(data) > max_bytes:
+        raise ImageTooLargeError(f"input is {len(data)} bytes; the limit is {max_bytes} (engine.max_bytes)")
+    header = probe_header(data)
+    pixels_count = header.width * header.height
+    if pixels_count > max_pixels:
+        raise ImageTooLargeError(
+            f"image is {header.width}x{header.height} = {pixels_count / 1e6:.1f} MP; "
+            f"the limit is {max_pixels / 1e6:.1f} MP (engine.max_pixels)"
+        )
+    if header.width < 1 or header.height < 1:
+        raise BadImageError(f"image has no pixels ({header.width}x{header.height})")
+    if _looks_truncated(data, header.format):
+        raise BadImageError(f"truncated {header.format} image: the end of the file is missing")
+    buffer = np.frombuffer(data, dtype=np.uint8)
+    pixels = cv2.imdecode(buffer, cv2.IMREAD_UNCHANGED | cv2.IMREAD_IGNORE_ORIENTATION)
+    if pixels is None or pixels.size == 0:
+        raise BadImageError(f"{header.format} image could not be decoded (corrupt data)")
+    pixels = apply_exif_orientation(_to_bgr8(pixels), header.exif_orientation)
+    return DecodedImage(pixels, header.format, hashlib.sha256(data).hexdigest(), header.exif_orientation)
