@@ -1,0 +1,80 @@
+"""Build a model pack from a trained checkpoint: ONNX FP32 + INT8, charset, pack.yaml with sha256.
+
+Reproduce the shipped English pack from its seed (train, export, quantize, write the pack):
+
+    python -m edgeocr.train.pack --out models/en-latin-v1 --train-dir runs/en-latin-v1 --seed 1 --steps 4000
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..packs import PACK_FILE, sha256_file
+from .charset import latin_charset, write_charset
+from .corpus import sample_english_line
+from .export import export_onnx, quantize_int8, render_calibration_lines
+from .fonts import latin_training_fonts
+from .train import TrainConfig, load_checkpoint, train
+
+REC_INT8 = "rec.int8.onnx"
+REC_FP32 = "rec.fp32.onnx"
+CHARSET = "charset.txt"
+
+
+def build_pack(checkpoint: Path, out: Path, name: str, version: str, trained_on: str,
+               calibration_count: int = 256, detector: dict[str, Any] | None = None,
+               metrics: dict[str, Any] | None = None, fonts: list[Path] | None = None,
+               sample_text=sample_english_line) -> Path:
+    out.mkdir(parents=True, exist_ok=True)
+    model, state = load_checkpoint(checkpoint)
+    charset = state.get("charset") or latin_charset()
+    if len(charset) != state["charset_size"]:
+        raise ValueError(f"checkpoint has {state['charset_size']} characters, the charset {len(charset)}")
+    write_charset(charset, out / CHARSET)
+    export_onnx(model, out / REC_FP32)
+    calibration = render_calibration_lines(calibration_count, 7, charset, fonts or latin_training_fonts(),
+                                           sample_text, model.shape.height)
+    quantize_int8(out / REC_FP32, out / REC_INT8, calibration)
+    pack = {
+        "name": name,
+        "version": version,
+        "license": "Apache-2.0",
+        "trained_on": trained_on,
+        "files": {f: {"sha256": sha256_file(out / f)} for f in (REC_INT8, REC_FP32, CHARSET)},
+        "recognizer": {
+            "type": "crnn-ctc", "model": REC_INT8, "variants": {"fp32": REC_FP32}, "charset": CHARSET,
+            "input_height": model.shape.height, "max_width": 2048, "width_stride": 4, "blank_index": 0,
+            "architecture": {"channels": list(model.shape.channels), "lstm_hidden": model.shape.hidden,
+                             "lstm_layers": 2, "classes": model.num_classes},
+            "training": {"step": state["step"], "val_cer": state.get("val_cer"), **state["config"]},
+        },
+        "detector": detector or {"type": "classical", "model": None},
+        "metrics": metrics or {},
+    }
+    (out / PACK_FILE).write_text(yaml.safe_dump(pack, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=Path, required=True, help="pack folder to write")
+    parser.add_argument("--train-dir", type=Path, required=True, help="checkpoints and logs (resumed if present)")
+    parser.add_argument("--checkpoint", type=Path, help="skip training and pack this checkpoint")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--steps", type=int, default=4000)
+    parser.add_argument("--name", default="en-latin-v1")
+    parser.add_argument("--version", default="1.0.0")
+    args = parser.parse_args(argv)
+    checkpoint = args.checkpoint or train(TrainConfig(seed=args.seed, steps=args.steps), args.train_dir)
+    fonts = ", ".join(p.stem for p in latin_training_fonts())
+    trained_on = (f"rendered English/receipt lines (wordfreq English words, prices, dates, codes), seed {args.seed}, "
+                  f"fonts: {fonts}")
+    build_pack(checkpoint, args.out, args.name, args.version, trained_on)
+    print(f"pack written to {args.out}")
+
+
+if __name__ == "__main__":
+    main()
