@@ -1,0 +1,172 @@
+"""The ``edgeocr`` command: ``ocr`` files or stdin, ``models list|verify``, ``version``.
+
+Exit status: 0 all inputs recognized, 1 at least one input failed (the others are still
+processed), 2 usage error, 78 configuration or model pack error (EX_CONFIG, which systemd units
+can exclude from restarts).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import stat
+import sys
+from pathlib import Path
+from typing import Any, BinaryIO, TextIO
+
+from . import __version__
+from .config import Config, default_config_path, load_config, with_overrides
+from .errors import ConfigError, EdgeOcrError, FileReadError, ImageTooLargeError, ModelPackError
+from .packs import find_pack_dir, list_packs, load_pack
+from .result import error_dict
+
+EXIT_OK, EXIT_INPUT_FAILED, EXIT_USAGE, EXIT_CONFIG = 0, 1, 2, 78
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="edgeocr", description="OCR for small machines.")
+    parser.add_argument("--version", action="version", version=f"edgeocr {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    ocr = sub.add_parser("ocr", help="recognize text in image files (or - for stdin)")
+    ocr.add_argument("inputs", nargs="+", metavar="FILE", help="image files; - reads one image from stdin")
+    ocr.add_argument("--config", type=Path, help="YAML config (default: the shipped config/edgeocr.yaml)")
+    output = ocr.add_mutually_exclusive_group()
+    output.add_argument("--jsonl", action="store_true", help="one JSON object per line")
+    output.add_argument("--text", action="store_true", help="plain text only, one line per text line")
+    ocr.add_argument("--pack", help="model pack name or folder (engine.pack)")
+    ocr.add_argument("--detector", choices=["auto", "classical", "db"], help="engine.detector")
+    ocr.add_argument("--beam-width", type=int, help="CTC beam width, 0 = greedy (engine.beam_width)")
+    ocr.add_argument("--threads", type=int, help="ONNX Runtime threads (engine.threads)")
+    ocr.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                     help="override any config key, e.g. --set preprocess.clahe=true (repeatable)")
+
+    models = sub.add_parser("models", help="list or verify model packs")
+    models_sub = models.add_subparsers(dest="models_command", required=True)
+    listing = models_sub.add_parser("list", help="list the installed packs")
+    listing.add_argument("--models-dir", help="folder holding packs (engine.models_dir)")
+    verify = models_sub.add_parser("verify", help="check every file and checksum of a pack (default: all)")
+    verify.add_argument("pack", nargs="?", help="pack name or folder")
+    verify.add_argument("--models-dir", help="folder holding packs (engine.models_dir)")
+
+    sub.add_parser("version", help="print the version")
+    return parser
+
+
+def parse_override(item: str) -> tuple[str, Any]:
+    """``key=value`` with the value read as YAML, so numbers, booleans and null keep their type."""
+    import yaml
+
+    if "=" not in item:
+        raise ConfigError(f"--set {item}: expected KEY=VALUE")
+    key, raw = item.split("=", 1)
+    return key.strip(), yaml.safe_load(raw) if raw else ""
+
+
+def _load_config(args: argparse.Namespace) -> Config:
+    path = args.config if args.config is not None else default_config_path()
+    config = load_config(path)
+    overrides: dict[str, Any] = dict(parse_override(item) for item in args.set)
+    for key, value in (("engine.pack", args.pack), ("engine.detector", args.detector),
+                       ("engine.beam_width", args.beam_width), ("engine.threads", args.threads)):
+        if value is not None:
+            overrides[key] = value
+    return with_overrides(config, overrides) if overrides else config
+
+
+def read_input(name: str, max_bytes: int, stdin: BinaryIO) -> bytes:
+    """Read at most ``max_bytes`` (+1 to notice more) from a regular file or stdin."""
+    if name == "-":
+        data = stdin.read(max_bytes + 1)
+    else:
+        try:
+            with open(name, "rb") as handle:
+                mode = os.fstat(handle.fileno()).st_mode
+                if not stat.S_ISREG(mode):
+                    raise FileReadError(f"{name}: not a regular file")
+                data = handle.read(max_bytes + 1)
+        except FileNotFoundError:
+            raise FileReadError(f"{name}: no such file") from None
+        except IsADirectoryError:
+            raise FileReadError(f"{name}: is a directory") from None
+        except PermissionError:
+            raise FileReadError(f"{name}: permission denied") from None
+        except OSError as exc:
+            raise FileReadError(f"{name}: cannot read: {exc.strerror}") from None
+    if len(data) > max_bytes:
+        raise ImageTooLargeError(f"input is larger than {max_bytes} bytes (engine.max_bytes)")
+    return data
+
+
+def _emit(result: dict[str, Any], args: argparse.Namespace, stdout: TextIO, many: bool) -> None:
+    if args.text:
+        if result.get("success"):
+            text = "\n".join(line["text"] for line in result["text_lines"])
+            stdout.write(text + ("\n" if text else ""))
+    elif args.jsonl or many:
+        stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
+    else:
+        stdout.write(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
+
+
+def _cmd_ocr(args: argparse.Namespace, stdin: BinaryIO, stdout: TextIO, stderr: TextIO) -> int:
+    from .engine import Engine
+
+    config = _load_config(args)
+    engine = Engine(config)
+    status = EXIT_OK
+    many = len(args.inputs) > 1
+    for name in args.inputs:
+        try:
+            data = read_input(name, config.engine.max_bytes, stdin)
+            result = engine.ocr_bytes(data).to_dict()
+        except EdgeOcrError as exc:
+            result = error_dict(exc.code, exc.message)
+            stderr.write(f"edgeocr: {'<stdin>' if name == '-' else name}: {exc.code}: {exc.message}\n")
+            status = EXIT_INPUT_FAILED
+        result["source"] = "<stdin>" if name == "-" else name
+        _emit(result, args, stdout, many)
+    return status
+
+
+def _cmd_models(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+    if args.models_command == "list":
+        for directory in list_packs(args.models_dir):
+            try:
+                pack = load_pack(directory, verify=False)
+                stdout.write(f"{pack.name}\t{pack.version}\t{pack.detector.type}+{pack.recognizer.type}\t{directory}\n")
+            except ModelPackError as exc:
+                stdout.write(f"{directory.name}\t-\tbroken: {exc.message}\t{directory}\n")
+        return EXIT_OK
+    directories = [find_pack_dir(args.pack, args.models_dir)] if args.pack else list_packs(args.models_dir)
+    if not directories:
+        stderr.write("edgeocr: no model packs found\n")
+        return EXIT_CONFIG
+    status = EXIT_OK
+    for directory in directories:
+        try:
+            pack = load_pack(directory, verify=True)
+            stdout.write(f"ok\t{pack.name} {pack.version}\t{len(pack.files)} files verified\n")
+        except ModelPackError as exc:
+            stderr.write(f"edgeocr: {exc.message}\n")
+            stdout.write(f"FAILED\t{directory.name}\n")
+            status = EXIT_CONFIG
+    return status
+
+
+def main(argv: list[str] | None = None, stdin: BinaryIO | None = None, stdout: TextIO | None = None,
+         stderr: TextIO | None = None) -> int:
+    stdin = stdin or sys.stdin.buffer
+    stdout = stdout or sys.stdout
+    stderr = stderr or sys.stderr
+    args = _build_parser().parse_args(argv)
+    try:
+        if args.command == "ocr":
+            return _cmd_ocr(args, stdin, stdout, stderr)
+        if args.command == "models":
+            return _cmd_models(args, stdout, stderr)
+        stdout.write(f"edgeocr {__version__}\n")
+        return EXIT_OK
+    except (ConfigError, ModelPackError) as exc:
+        stderr.write(f"edgeocr: {exc.message}\n")
+        return EXIT_CONFIG
