@@ -2,9 +2,9 @@
 
 Strokes are found by morphological gradient (so dark-on-light and light-on-dark text both show),
 table rules are removed, and the remaining components are linked into lines: neighbours that
-share most of their height and sit closer than a fraction of that height join one line. Single
-characters stacked in a column are linked into vertical lines. This is the fallback detector and
+share most of their height and sit closer than a fraction of that height join one line. This is the fallback detector and
 the choice for clean scans; it knows nothing a learned detector would about what text looks like.
+Characters stacked in a column are linked into vertical lines when that reading is the longer.
 """
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from . import DetectedLine
 class ClassicalParams:
     max_side: int = 2500         # larger pages are shrunk for detection only
     word_gap: float = 0.65       # link when the gap is below this share of the taller component
+    column_gap: float = 0.5      # the same for characters stacked in a column (vertical text)
     min_overlap: float = 0.5     # share of the shorter component's height two neighbours must share
     min_text_height: int = 6     # px; smaller lines are unreadable at the recognizer's resolution
     pad_across: float = 0.15    # padding around a line, as a share of its height
@@ -66,21 +67,27 @@ def _components(mask: np.ndarray) -> np.ndarray:
     return boxes[keep]
 
 
-def _link_rows(boxes: np.ndarray, params: ClassicalParams) -> _UnionFind:
+def _link_rows(boxes: np.ndarray, gap: float, min_overlap: float, columns: bool = False) -> _UnionFind:
+    """Link neighbours along a line; with ``columns`` the same rule runs top to bottom."""
+    if columns:
+        boxes = boxes[:, [1, 0, 3, 2, 4]]  # swap x/y and w/h: a column is a row of the transpose
     links = _UnionFind(len(boxes))
     order = np.argsort(boxes[:, 0], kind="stable")
     lefts = boxes[order, 0].tolist()
     max_h = int(boxes[:, 3].max()) if len(boxes) else 0
     for rank, i in enumerate(order.tolist()):
         xi, yi, wi, hi, ai = boxes[i].tolist()
-        reach = xi + wi + params.word_gap * max(hi, max_h)
+        reach = xi + wi + gap * max(hi, max_h)
         stop = bisect_right(lefts, reach)
         for j in order[rank + 1 : stop].tolist():
             xj, yj, wj, hj, aj = boxes[j].tolist()
             overlap_y = min(yi + hi, yj + hj) - max(yi, yj)
             gap_x = xj - (xi + wi)
-            if overlap_y >= params.min_overlap * min(hi, hj) and gap_x <= params.word_gap * max(hi, hj):
+            similar = not columns or max(hi, hj) < 1.6 * min(hi, hj)
+            if overlap_y >= min_overlap * min(hi, hj) and gap_x <= gap * max(hi, hj) and similar:
                 links.union(i, j)
+                continue
+            if columns:
                 continue
             # Accents and the dots of i and j sit just above their letter without sharing height.
             overlap_x = min(xi + wi, xj + wj) - max(xi, xj)
@@ -91,34 +98,61 @@ def _link_rows(boxes: np.ndarray, params: ClassicalParams) -> _UnionFind:
     return links
 
 
-def _link_columns(boxes: np.ndarray, groups: dict[int, list[int]], params: ClassicalParams) -> list[list[int]]:
-    """Join lone characters stacked in a column (vertical text, or a line turned 90 degrees)."""
-    singles = [members[0] for members in groups.values() if len(members) == 1]
-    others = [members for members in groups.values() if len(members) > 1]
-    if len(singles) < 3:
-        return list(groups.values())
-    links = _UnionFind(len(singles))
-    ordered = sorted(range(len(singles)), key=lambda k: boxes[singles[k], 1])
-    for a_rank, a in enumerate(ordered):
-        xa, ya, wa, ha, _ = boxes[singles[a]].tolist()
-        for b in ordered[a_rank + 1 :]:
-            xb, yb, wb, hb, _ = boxes[singles[b]].tolist()
-            gap_y = yb - (ya + ha)
-            if gap_y > params.word_gap * max(wa, wb):
+def _groups(links: _UnionFind, members: list[int]) -> dict[int, list[int]]:
+    groups: dict[int, list[int]] = {}
+    for index in members:
+        groups.setdefault(links.find(index), []).append(index)
+    return groups
+
+
+def _line_groups(boxes: np.ndarray, params: ClassicalParams) -> list[list[int]]:
+    """Components grouped into lines, each component in the direction where its line is longer.
+
+    Characters of a vertical line (or of a line turned 90 degrees) share no height with their
+    neighbours, so row linking leaves them apart while column linking joins them; a component
+    goes to a column only when that column is longer than its row and at least three long.
+    """
+    everything = list(range(len(boxes)))
+    rows = _link_rows(boxes, params.word_gap, params.min_overlap)
+    columns = _link_rows(boxes, params.column_gap, params.min_overlap, columns=True)
+    row_size = {root: len(m) for root, m in _groups(rows, everything).items()}
+    column_size = {root: len(m) for root, m in _groups(columns, everything).items()}
+    in_column = [i for i in everything
+                 if column_size[columns.find(i)] >= 3 and column_size[columns.find(i)] > row_size[rows.find(i)]]
+    chosen = set(in_column)
+    in_row = [i for i in everything if i not in chosen]
+    # Re-link within each side so a row never reaches through a component that went to a column.
+    row_groups = _groups(_link_rows(boxes[in_row], params.word_gap, params.min_overlap), list(range(len(in_row))))
+    column_groups = _groups(_link_rows(boxes[in_column], params.column_gap, params.min_overlap, columns=True),
+                            list(range(len(in_column))))
+    result = [[in_row[k] for k in members] for members in row_groups.values()]
+    result += [[in_column[k] for k in members] for members in column_groups.values()]
+    return _drop_enclosed(boxes, result)
+
+
+def _drop_enclosed(boxes: np.ndarray, groups: list[list[int]]) -> list[list[int]]:
+    """Drop groups lying inside another group's box (the counter of an R left behind by a column)."""
+    extents = []
+    for members in groups:
+        x0 = min(boxes[m, 0] for m in members)
+        y0 = min(boxes[m, 1] for m in members)
+        x1 = max(boxes[m, 0] + boxes[m, 2] for m in members)
+        y1 = max(boxes[m, 1] + boxes[m, 3] for m in members)
+        extents.append((x0, y0, x1, y1))
+    kept = []
+    for i, (x0, y0, x1, y1) in enumerate(extents):
+        area = max((x1 - x0) * (y1 - y0), 1)
+        enclosed = False
+        for j, (u0, v0, u1, v1) in enumerate(extents):
+            if i == j or (u1 - u0) * (v1 - v0) <= area:
+                continue
+            inter = max(0, min(x1, u1) - max(x0, u0)) * max(0, min(y1, v1) - max(y0, v0))
+            if inter >= 0.8 * area:
+                enclosed = True
                 break
-            overlap_x = min(xa + wa, xb + wb) - max(xa, xb)
-            if overlap_x >= params.min_overlap * min(wa, wb):
-                links.union(a, b)
-    columns: dict[int, list[int]] = {}
-    for k in range(len(singles)):
-        columns.setdefault(links.find(k), []).append(singles[k])
-    result = others
-    for members in columns.values():
-        if len(members) >= 3:
-            result.append(members)
-        else:
-            result.extend([m] for m in members)
-    return result
+        if not enclosed:
+            kept.append(groups[i])
+    return kept
 
 
 def _group_quad(boxes: np.ndarray, members: list[int], params: ClassicalParams) -> tuple[np.ndarray, float] | None:
@@ -166,12 +200,8 @@ class ClassicalDetector:
         boxes = _components(_stroke_mask(gray, self.params))
         if len(boxes) == 0:
             return []
-        links = _link_rows(boxes, self.params)
-        groups: dict[int, list[int]] = {}
-        for index in range(len(boxes)):
-            groups.setdefault(links.find(index), []).append(index)
         lines = []
-        for members in _link_columns(boxes, groups, self.params):
+        for members in _line_groups(boxes, self.params):
             found = _group_quad(boxes, members, self.params)
             if found is None:
                 continue
