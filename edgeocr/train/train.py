@@ -17,6 +17,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from ..ctc import greedy_decode
+from ..metrics import character_error_rate
 from .charset import latin_charset
 from .corpus import sample_english_line
 from .dataset import RenderedLines, collate_lines
@@ -52,21 +53,6 @@ def lr_at(step: int, config: TrainConfig) -> float:
         return config.lr * (step + 1) / config.warmup_steps
     progress = (step - config.warmup_steps) / max(1, config.steps - config.warmup_steps)
     return config.lr * (0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0))))
-
-
-def character_error_rate(predictions: list[str], truths: list[str]) -> float:
-    edits = sum(edit_distance(p, t) for p, t in zip(predictions, truths))
-    return edits / max(1, sum(len(t) for t in truths))
-
-
-def edit_distance(a: str, b: str) -> int:
-    previous = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        current = [i]
-        for j, cb in enumerate(b, 1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
-        previous = current
-    return previous[-1]
 
 
 def evaluate(model: Crnn, loader: DataLoader, charset: list[str], device: torch.device) -> tuple[float, float]:
