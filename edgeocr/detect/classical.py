@@ -21,7 +21,7 @@ from . import DetectedLine
 @dataclass(frozen=True)
 class ClassicalParams:
     max_side: int = 2500         # larger pages are shrunk for detection only
-    word_gap: float = 0.65       # link when the gap is below this share of the taller component
+    word_gap: float = 0.9        # link when the gap is below this share of the taller component
     column_gap: float = 0.5      # the same for characters stacked in a column (vertical text)
     min_overlap: float = 0.5     # share of the shorter component's height two neighbours must share
     min_text_height: int = 6     # px; smaller lines are unreadable at the recognizer's resolution
@@ -75,6 +75,9 @@ def _link_rows(boxes: np.ndarray, gap: float, min_overlap: float, columns: bool 
     order = np.argsort(boxes[:, 0], kind="stable")
     lefts = boxes[order, 0].tolist()
     max_h = int(boxes[:, 3].max()) if len(boxes) else 0
+    # Punctuation is short: a comma and the next word are as far apart as two words, so gaps are
+    # measured against at least the page's typical character height, not the comma's.
+    typical_h = float(np.median(boxes[boxes[:, 3] >= 4, 3])) if (boxes[:, 3] >= 4).any() else 0.0
     for rank, i in enumerate(order.tolist()):
         xi, yi, wi, hi, ai = boxes[i].tolist()
         reach = xi + wi + gap * max(hi, max_h)
@@ -84,7 +87,8 @@ def _link_rows(boxes: np.ndarray, gap: float, min_overlap: float, columns: bool 
             overlap_y = min(yi + hi, yj + hj) - max(yi, yj)
             gap_x = xj - (xi + wi)
             similar = not columns or max(hi, hj) < 1.6 * min(hi, hj)
-            if overlap_y >= min_overlap * min(hi, hj) and gap_x <= gap * max(hi, hj) and similar:
+            reference_h = max(hi, hj, min(typical_h, 2 * min(hi, hj)) if not columns else 0)
+            if overlap_y >= min_overlap * min(hi, hj) and gap_x <= gap * reference_h and similar:
                 links.union(i, j)
                 continue
             if columns:
