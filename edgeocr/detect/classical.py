@@ -22,7 +22,7 @@ from . import DetectedLine
 class ClassicalParams:
     max_side: int = 2500         # larger pages are shrunk for detection only
     word_gap: float = 0.9        # link when the gap is below this share of the taller component
-    column_gap: float = 0.5      # the same for characters stacked in a column (vertical text)
+    column_gap: float = 0.9      # the same for characters stacked in a column (vertical text)
     min_overlap: float = 0.5     # share of the shorter component's height two neighbours must share
     min_text_height: int = 6     # px; smaller lines are unreadable at the recognizer's resolution
     pad_across: float = 0.15    # padding around a line, as a share of its height
@@ -64,7 +64,16 @@ def _components(mask: np.ndarray) -> np.ndarray:
     boxes = stats[1:, :5].astype(np.int64)  # x, y, w, h, area
     height, width = mask.shape
     keep = (boxes[:, 4] >= 3) & (boxes[:, 3] >= 2) & (boxes[:, 3] < 0.8 * height) & (boxes[:, 2] < 0.95 * width)
-    return boxes[keep]
+    boxes = boxes[keep]
+    # The counter of an O or R is a component of its own; inside its letter it only adds links.
+    x0, y0, x1, y1 = boxes[:, 0], boxes[:, 1], boxes[:, 0] + boxes[:, 2], boxes[:, 1] + boxes[:, 3]
+    inside = np.zeros(len(boxes), dtype=bool)
+    for start in range(0, len(boxes), 512):  # in blocks, to bound the pairwise matrix's memory
+        sl = slice(start, start + 512)
+        contained = ((x0[sl, None] >= x0[None]) & (y0[sl, None] >= y0[None]) & (x1[sl, None] <= x1[None])
+                     & (y1[sl, None] <= y1[None]) & (boxes[sl, 4, None] < boxes[None, :, 4]))
+        inside[sl] = contained.any(axis=1)
+    return boxes[~inside]
 
 
 def _link_rows(boxes: np.ndarray, gap: float, min_overlap: float, columns: bool = False) -> _UnionFind:
@@ -110,27 +119,25 @@ def _groups(links: _UnionFind, members: list[int]) -> dict[int, list[int]]:
 
 
 def _line_groups(boxes: np.ndarray, params: ClassicalParams) -> list[list[int]]:
-    """Components grouped into lines, each component in the direction where its line is longer.
+    """Components grouped into lines: rows first, then columns of the characters left alone.
 
     Characters of a vertical line (or of a line turned 90 degrees) share no height with their
-    neighbours, so row linking leaves them apart while column linking joins them; a component
-    goes to a column only when that column is longer than its row and at least three long.
+    neighbours, so row linking leaves each of them alone; those loners are linked top to bottom,
+    and a column of three or more becomes a vertical line. Characters that already belong to a
+    row never join a column, so the stacked letters of a dense paragraph stay in their rows.
     """
     everything = list(range(len(boxes)))
-    rows = _link_rows(boxes, params.word_gap, params.min_overlap)
-    columns = _link_rows(boxes, params.column_gap, params.min_overlap, columns=True)
-    row_size = {root: len(m) for root, m in _groups(rows, everything).items()}
-    column_size = {root: len(m) for root, m in _groups(columns, everything).items()}
-    in_column = [i for i in everything
-                 if column_size[columns.find(i)] >= 3 and column_size[columns.find(i)] > row_size[rows.find(i)]]
-    chosen = set(in_column)
-    in_row = [i for i in everything if i not in chosen]
-    # Re-link within each side so a row never reaches through a component that went to a column.
-    row_groups = _groups(_link_rows(boxes[in_row], params.word_gap, params.min_overlap), list(range(len(in_row))))
-    column_groups = _groups(_link_rows(boxes[in_column], params.column_gap, params.min_overlap, columns=True),
-                            list(range(len(in_column))))
-    result = [[in_row[k] for k in members] for members in row_groups.values()]
-    result += [[in_column[k] for k in members] for members in column_groups.values()]
+    rows = _groups(_link_rows(boxes, params.word_gap, params.min_overlap), everything)
+    loners = [members[0] for members in rows.values() if len(members) == 1]
+    result = [members for members in rows.values() if len(members) > 1]
+    if loners:
+        columns = _groups(_link_rows(boxes[loners], params.column_gap, params.min_overlap, columns=True),
+                          list(range(len(loners))))
+        for members in columns.values():
+            if len(members) >= 3:
+                result.append([loners[k] for k in members])
+            else:
+                result.extend([loners[k]] for k in members)
     return _drop_enclosed(boxes, result)
 
 
