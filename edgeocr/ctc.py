@@ -72,27 +72,33 @@ def beam_decode(probs: np.ndarray, charset: list[str], beam_width: int = 5, blan
         candidates = np.flatnonzero(frame >= prune)
         next_beams: dict[tuple[int, ...], list[float]] = defaultdict(lambda: [0.0, 0.0])
         next_char_probs: dict[tuple[int, ...], tuple[float, ...]] = {}
+        strongest: dict[tuple[int, ...], float] = {}
+
+        def offer(prefix: tuple[int, ...], mass: float, chars: tuple[float, ...]) -> None:
+            # Many paths reach one prefix: its character probabilities follow the likeliest.
+            if mass > strongest.get(prefix, -1.0):
+                strongest[prefix] = mass
+                next_char_probs[prefix] = chars
+
         for prefix, (pb, pnb) in beams.items():
             total = pb + pnb
             for cls in candidates.tolist():
                 p = float(frame[cls])
                 if cls == blank:
                     next_beams[prefix][0] += total * p
-                    next_char_probs.setdefault(prefix, char_probs[prefix])
+                    offer(prefix, total * p, char_probs[prefix])
                     continue
                 extended = prefix + (cls,)
-                last = prefix[-1] if prefix else None
-                if cls == last:
+                if prefix and cls == prefix[-1]:
                     # A repeat extends only from a blank-terminated path; otherwise it merges.
                     next_beams[extended][1] += pb * p
+                    offer(extended, pb * p, char_probs[prefix] + (p,))
                     next_beams[prefix][1] += pnb * p
                     merged = char_probs[prefix]
-                    if merged:
-                        merged = merged[:-1] + (max(merged[-1], p),)
-                    next_char_probs[prefix] = merged
+                    offer(prefix, pnb * p, merged[:-1] + (max(merged[-1], p),))
                 else:
                     next_beams[extended][1] += total * p
-                next_char_probs.setdefault(extended, char_probs[prefix] + (p,))
+                    offer(extended, total * p, char_probs[prefix] + (p,))
         ranked = sorted(next_beams.items(), key=lambda item: item[1][0] + item[1][1], reverse=True)[:beam_width]
         total_mass = sum(b + nb for _, (b, nb) in ranked) or 1.0
         # Renormalise so long lines do not underflow.

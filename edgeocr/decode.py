@@ -145,5 +145,8 @@ def decode_image(data: bytes, max_pixels: int = 40_000_000, max_bytes: int = 50 
     pixels = cv2.imdecode(buffer, cv2.IMREAD_UNCHANGED | cv2.IMREAD_IGNORE_ORIENTATION)
     if pixels is None or pixels.size == 0:
         raise BadImageError(f"{header.format} image could not be decoded (corrupt data)")
-    pixels = apply_exif_orientation(_to_bgr8(pixels), header.exif_orientation)
+    pixels = _to_bgr8(pixels)
+    if header.format != "TIFF":
+        # OpenCV's TIFF reader applies the Orientation tag itself, IMREAD_IGNORE_ORIENTATION or not.
+        pixels = apply_exif_orientation(pixels, header.exif_orientation)
     return DecodedImage(pixels, header.format, hashlib.sha256(data).hexdigest(), header.exif_orientation)

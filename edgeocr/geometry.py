@@ -41,7 +41,8 @@ def crop_quad(image: np.ndarray, quad: np.ndarray) -> np.ndarray:
     """Warp the quadrilateral to an upright rectangle of the same size."""
     width, height = quad_size(quad)
     w, h = max(int(round(width)), 1), max(int(round(height)), 1)
-    target = np.array([[0, 0], [w - 1, 0], [w - 1, h - 1], [0, h - 1]], dtype=np.float32)
+    # Corners are edge coordinates (a box from x=10 to x=50 is 40 pixels wide), so map to edges.
+    target = np.array([[0, 0], [w, 0], [w, h], [0, h]], dtype=np.float32)
     matrix = cv2.getPerspectiveTransform(quad.astype(np.float32), target)
     return cv2.warpPerspective(image, matrix, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
@@ -53,8 +54,8 @@ def is_vertical(crop: np.ndarray) -> bool:
 def reading_order(quads: list[np.ndarray]) -> list[int]:
     """Indices of ``quads`` top to bottom, and left to right within a row.
 
-    Two boxes share a row when their vertical centres are closer than half the smaller height;
-    rows are built greedily from the top so a slightly skewed line stays one row.
+    A box joins a row when its vertical centre is within half a height of the row's nearest box;
+    rows are built greedily from the top, so a slightly skewed line stays one row.
     """
     if not quads:
         return []
@@ -64,7 +65,8 @@ def reading_order(quads: list[np.ndarray]) -> list[int]:
     rows: list[list[int]] = []
     for index in remaining:
         for row in rows:
-            anchor = row[0]
+            # Compare with the row's horizontally nearest box, so a long skewed row stays one row.
+            anchor = min(row, key=lambda i: abs(centers[i][0] - centers[index][0]))
             if abs(centers[index][1] - centers[anchor][1]) < 0.5 * min(heights[index], heights[anchor]):
                 row.append(index)
                 break

@@ -108,12 +108,14 @@ def list_packs(models_dir: str | None = None) -> list[Path]:
     return list(seen.values())
 
 
-def _require(data: dict, key: str, kind: type, where: str) -> Any:
+def _require(data: dict, key: str, kind: type | tuple[type, ...], where: str) -> Any:
     if key not in data:
         raise ModelPackError(f"{where}: missing key '{key}'")
     value = data[key]
-    if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
-        raise ModelPackError(f"{where}: key '{key}' must be {kind.__name__}, got {value!r}")
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
+        names = " or ".join(k.__name__ for k in kinds)
+        raise ModelPackError(f"{where}: key '{key}' must be {names}, got {value!r}")
     return value
 
 
