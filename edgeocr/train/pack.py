@@ -7,11 +7,13 @@ Reproduce the shipped English pack from its seed (train, export, quantize, write
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from ..detect.classical import ClassicalParams
 from ..packs import PACK_FILE, sha256_file
 from .charset import latin_charset, write_charset
 from .corpus import sample_english_line
@@ -51,7 +53,7 @@ def build_pack(checkpoint: Path, out: Path, name: str, version: str, trained_on:
                              "lstm_layers": 2, "classes": model.num_classes},
             "training": {"step": state["step"], "val_cer": state.get("val_cer"), **state["config"]},
         },
-        "detector": detector or {"type": "classical", "model": None},
+        "detector": detector or {"type": "classical", "model": None, "settings": dataclasses.asdict(ClassicalParams())},
         "metrics": metrics or {},
     }
     (out / PACK_FILE).write_text(yaml.safe_dump(pack, sort_keys=False, allow_unicode=True), encoding="utf-8")
