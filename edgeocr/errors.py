@@ -46,6 +46,3 @@ class BadRequestError(EdgeOcrError):
 
     code = "bad_request"
 
-
-ERROR_CODES = tuple(cls.code for cls in (EdgeOcrError, ConfigError, ModelPackError, BadImageError, ImageTooLargeError,
-                                         FileReadError, BadRequestError))
