@@ -30,16 +30,10 @@ def _build_parser() -> argparse.ArgumentParser:
 
     ocr = sub.add_parser("ocr", help="recognize text in image files (or - for stdin)")
     ocr.add_argument("inputs", nargs="+", metavar="FILE", help="image files; - reads one image from stdin")
-    ocr.add_argument("--config", type=Path, help="YAML config (default: the shipped config/edgeocr.yaml)")
+    add_config_options(ocr)
     output = ocr.add_mutually_exclusive_group()
     output.add_argument("--jsonl", action="store_true", help="one JSON object per line")
     output.add_argument("--text", action="store_true", help="plain text only, one line per text line")
-    ocr.add_argument("--pack", help="model pack name or folder (engine.pack)")
-    ocr.add_argument("--detector", choices=["auto", "classical", "db"], help="engine.detector")
-    ocr.add_argument("--beam-width", type=int, help="CTC beam width, 0 = greedy (engine.beam_width)")
-    ocr.add_argument("--threads", type=int, help="ONNX Runtime threads (engine.threads)")
-    ocr.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                     help="override any config key, e.g. --set preprocess.clahe=true (repeatable)")
 
     models = sub.add_parser("models", help="list or verify model packs")
     models_sub = models.add_subparsers(dest="models_command", required=True)
@@ -53,6 +47,17 @@ def _build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def add_config_options(parser: argparse.ArgumentParser) -> None:
+    """The options every engine-running subcommand shares: config file, engine shortcuts, ``--set``."""
+    parser.add_argument("--config", type=Path, help="YAML config (default: the shipped config/edgeocr.yaml)")
+    parser.add_argument("--pack", help="model pack name or folder (engine.pack)")
+    parser.add_argument("--detector", choices=["auto", "classical", "db"], help="engine.detector")
+    parser.add_argument("--beam-width", type=int, help="CTC beam width, 0 = greedy (engine.beam_width)")
+    parser.add_argument("--threads", type=int, help="ONNX Runtime threads (engine.threads)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="override any config key, e.g. --set preprocess.clahe=true (repeatable)")
+
+
 def parse_override(item: str) -> tuple[str, Any]:
     """``key=value`` with the value read as YAML, so numbers, booleans and null keep their type."""
     import yaml
@@ -63,12 +68,20 @@ def parse_override(item: str) -> tuple[str, Any]:
     return key.strip(), yaml.safe_load(raw) if raw else ""
 
 
-def _load_config(args: argparse.Namespace) -> Config:
+def load_cli_config(args: argparse.Namespace, extra: dict[str, Any] | None = None) -> Config:
+    """The config file (or the shipped default) with ``--set`` and the engine shortcuts applied.
+
+    ``extra`` carries a subcommand's own dotted-key shortcuts (``{"web.port": 9000}``); ``None``
+    values are skipped, so unset flags keep the file's value.
+    """
     path = args.config if args.config is not None else default_config_path()
     config = load_config(path)
     overrides: dict[str, Any] = dict(parse_override(item) for item in args.set)
     for key, value in (("engine.pack", args.pack), ("engine.detector", args.detector),
                        ("engine.beam_width", args.beam_width), ("engine.threads", args.threads)):
+        if value is not None:
+            overrides[key] = value
+    for key, value in (extra or {}).items():
         if value is not None:
             overrides[key] = value
     return with_overrides(config, overrides) if overrides else config
@@ -112,7 +125,7 @@ def _emit(result: dict[str, Any], args: argparse.Namespace, stdout: TextIO, many
 def _cmd_ocr(args: argparse.Namespace, stdin: BinaryIO, stdout: TextIO, stderr: TextIO) -> int:
     from .engine import Engine
 
-    config = _load_config(args)
+    config = load_cli_config(args)
     engine = Engine(config)
     status = EXIT_OK
     many = len(args.inputs) > 1
