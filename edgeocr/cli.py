@@ -43,6 +43,11 @@ def _build_parser() -> argparse.ArgumentParser:
     verify.add_argument("pack", nargs="?", help="pack name or folder")
     verify.add_argument("--models-dir", help="folder holding packs (engine.models_dir)")
 
+    serve = sub.add_parser("serve", help="serve the web page and the HTTP API (POST /ocr) alone")
+    add_config_options(serve)
+    serve.add_argument("--host", help="address to bind (web.host; default 127.0.0.1, loopback only)")
+    serve.add_argument("--port", type=int, help="port to listen on (web.port; 0 picks a free one)")
+
     sub.add_parser("version", help="print the version")
     return parser
 
@@ -142,6 +147,23 @@ def _cmd_ocr(args: argparse.Namespace, stdin: BinaryIO, stdout: TextIO, stderr: 
     return status
 
 
+def _cmd_serve(args: argparse.Namespace, stderr: TextIO) -> int:
+    import logging
+
+    from .engine import Engine
+    from .web.server import WebServer
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    config = load_cli_config(args, extra={"web.host": args.host, "web.port": args.port})
+    server = WebServer(Engine(config), config)
+    try:
+        server.serve_forever()
+    except OSError as exc:  # the port is taken, or the address is not ours
+        stderr.write(f"edgeocr: cannot listen on {config.web.host}:{config.web.port}: {exc.strerror or exc}\n")
+        return EXIT_CONFIG
+    return EXIT_OK
+
+
 def _cmd_models(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     if args.models_command == "list":
         for directory in list_packs(args.models_dir):
@@ -176,6 +198,8 @@ def main(argv: list[str] | None = None, stdin: BinaryIO | None = None, stdout: T
     try:
         if args.command == "ocr":
             return _cmd_ocr(args, stdin, stdout, stderr)
+        if args.command == "serve":
+            return _cmd_serve(args, stderr)
         if args.command == "models":
             return _cmd_models(args, stdout, stderr)
         stdout.write(f"edgeocr {__version__}\n")

@@ -79,9 +79,55 @@ class EngineConfig:
 
 
 @dataclass(frozen=True)
+class WebConfig:
+    """The HTTP API and page (``edgeocr serve``, and ``edgeocr run`` when ``enabled``)."""
+
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = 8080
+    threads: int = 6
+    jobs: int = 1
+    queue_size: int = 4
+    retry_after_seconds: int = 2
+    max_body_bytes: int = 20 * 1024 * 1024
+    max_batch_images: int = 16
+    token: str | None = None
+    cache_entries: int = 64
+    channel_timeout_seconds: int = 30
+
+    def validate(self, where: str) -> None:
+        if not self.host:
+            raise ConfigError(f"{where}.host: must not be empty")
+        if not 0 <= self.port <= 65535:
+            raise ConfigError(f"{where}.port: must be between 0 and 65535, got {self.port}")
+        if not 1 <= self.jobs <= 64:
+            raise ConfigError(f"{where}.jobs: must be between 1 and 64, got {self.jobs}")
+        if not 0 <= self.queue_size <= 1000:
+            raise ConfigError(f"{where}.queue_size: must be between 0 and 1000, got {self.queue_size}")
+        # Jobs and waiting requests each hold a server thread; one more must stay free to answer
+        # 503 (and /health) at once, or excess requests would pile up inside the server instead.
+        if not self.jobs + self.queue_size + 1 <= self.threads <= 256:
+            raise ConfigError(f"{where}.threads: must be at least {where}.jobs + {where}.queue_size + 1 "
+                              f"= {self.jobs + self.queue_size + 1} (and at most 256), got {self.threads}")
+        if self.retry_after_seconds < 1:
+            raise ConfigError(f"{where}.retry_after_seconds: must be >= 1")
+        if self.max_body_bytes < 1:
+            raise ConfigError(f"{where}.max_body_bytes: must be positive")
+        if not 1 <= self.max_batch_images <= 256:
+            raise ConfigError(f"{where}.max_batch_images: must be between 1 and 256, got {self.max_batch_images}")
+        if self.token is not None and len(self.token) < 8:
+            raise ConfigError(f"{where}.token: must be at least 8 characters (or null for no token)")
+        if self.cache_entries < 0:
+            raise ConfigError(f"{where}.cache_entries: must be >= 0 (0 turns the cache off)")
+        if self.channel_timeout_seconds < 1:
+            raise ConfigError(f"{where}.channel_timeout_seconds: must be >= 1")
+
+
+@dataclass(frozen=True)
 class Config:
     engine: EngineConfig = field(default_factory=EngineConfig)
     preprocess: PreprocessConfig = field(default_factory=PreprocessConfig)
+    web: WebConfig = field(default_factory=WebConfig)
     source: str = "<defaults>"
 
 

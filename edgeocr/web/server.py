@@ -1,0 +1,122 @@
+"""The web server: the Bottle app on waitress, in a background thread, stoppable and joinable.
+
+waitress rather than Bottle's default ``wsgiref`` server: that one handles one request at a time,
+so a single slow upload would stall the page and ``/health``. waitress buffers each request body
+(on disk past 512 KiB) before a worker thread sees it, so a client trickling its body holds no
+thread, and it refuses bodies over ``max_request_body_size``, chunked ones included.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import threading
+from collections.abc import Callable
+
+from waitress import wasyncore
+from waitress.channel import HTTPChannel
+from waitress.server import BaseWSGIServer, create_server
+from waitress.task import ErrorTask
+
+from ..cache import ResultCache
+from ..config import Config
+from ..engine import Engine
+from ..result import error_dict
+from .app import WebState, create_app
+from .limits import Admission
+
+log = logging.getLogger("edgeocr.web")
+
+
+class _JsonErrorTask(ErrorTask):
+    """waitress's own refusals (body too large, malformed request line) as JSON, like ours."""
+
+    def execute(self) -> None:
+        error = self.request.error
+        if error.code == 413:
+            code = "body_too_large"
+            limit = self.channel.server.adj.max_request_body_size
+            message = f"the request body is over {limit} bytes (web.max_body_bytes)"
+        else:
+            code = "bad_request" if error.code < 500 else "internal_error"
+            message = f"{error.reason}: {error.body}"
+        body = json.dumps(error_dict(code, message)).encode()
+        self.status = f"{error.code} {error.reason}"
+        self.response_headers.append(("Content-Type", "application/json; charset=utf-8"))
+        self.set_close_on_finish()
+        self.content_length = len(body)
+        self.write(body)
+
+
+class _JsonErrorChannel(HTTPChannel):
+    error_task_class = _JsonErrorTask
+
+
+class WebServer:
+    """``start()`` binds and serves in the background; ``stop()`` closes and joins every thread."""
+
+    def __init__(self, engine: Engine, config: Config, extra_health: Callable[[], dict] | None = None,
+                 cache: ResultCache | None = None) -> None:
+        web = config.web
+        self.config = config
+        self.state = WebState(engine, config,
+                              cache if cache is not None else ResultCache(web.cache_entries),
+                              Admission(web.jobs, web.queue_size), extra_health=extra_health)
+        self.app = create_app(self.state)
+        self.host = web.host
+        self.port: int | None = None
+        self._map: dict = {}
+        self._server = None
+        self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
+        self._stop_requested = threading.Event()
+
+    def start(self) -> None:
+        web = self.config.web
+        self._server = create_server(
+            self.app, map=self._map, host=web.host, port=web.port, threads=web.threads,
+            max_request_body_size=web.max_body_bytes, channel_timeout=web.channel_timeout_seconds,
+            ident="edgeocr", expose_tracebacks=False, clear_untrusted_proxy_headers=True)
+        for dispatcher in list(self._map.values()):
+            if isinstance(dispatcher, BaseWSGIServer):
+                dispatcher.channel_class = _JsonErrorChannel
+        listening = getattr(self._server, "effective_listen", None)
+        self.port = listening[0][1] if listening else self._server.effective_port
+        self._thread = threading.Thread(target=self._loop, name="edgeocr-web", daemon=False)
+        self._thread.start()
+        log.info("web: listening on http://%s:%s/", self.host, self.port)
+
+    def _loop(self) -> None:
+        try:
+            # Our own loop instead of server.run(): it checks the stop flag between polls, so every
+            # socket is closed by this thread and never from under it.
+            while not self._stopping.is_set():
+                wasyncore.loop(timeout=0.2, map=self._map, use_poll=True, count=1)
+        finally:
+            wasyncore.close_all(self._map)
+            self._server.task_dispatcher.shutdown(cancel_pending=True, timeout=5)
+
+    def stop(self) -> None:
+        """Refuse new work, close the listener and connections, join the worker threads."""
+        self.state.admission.close()
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+
+    def request_stop(self) -> None:
+        """Ask ``serve_forever`` to return (safe from a signal handler)."""
+        self._stop_requested.set()
+
+    def serve_forever(self) -> None:
+        """``edgeocr serve``: run until SIGTERM or Ctrl-C, then stop cleanly."""
+        self.start()
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, lambda *_: self.request_stop())
+        try:
+            while not self._stop_requested.wait(0.5):
+                pass
+        except KeyboardInterrupt:
+            pass
+        finally:
+            self.stop()
