@@ -16,6 +16,7 @@ from typing import Any, BinaryIO, TextIO
 
 from . import __version__
 from .config import Config, default_config_path, load_config, with_overrides
+from .daemon import command as daemon_command
 from .errors import ConfigError, EdgeOcrError, FileReadError, ImageTooLargeError, ModelPackError
 from .packs import find_pack_dir, list_packs, load_pack
 from .result import error_dict
@@ -47,6 +48,12 @@ def _build_parser() -> argparse.ArgumentParser:
     add_config_options(serve)
     serve.add_argument("--host", help="address to bind (web.host; default 127.0.0.1, loopback only)")
     serve.add_argument("--port", type=int, help="port to listen on (web.port; 0 picks a free one)")
+
+    for name, help_text in (("watch", "watch the inbox folder: images in, JSON sidecars out (until SIGTERM)"),
+                            ("run", "the daemon: the inbox folder plus the enabled sources and web server")):
+        daemon = sub.add_parser(name, help=help_text)
+        add_config_options(daemon)
+        daemon_command.add_folder_options(daemon)
 
     sub.add_parser("version", help="print the version")
     return parser
@@ -202,6 +209,8 @@ def main(argv: list[str] | None = None, stdin: BinaryIO | None = None, stdout: T
             return _cmd_serve(args, stderr)
         if args.command == "models":
             return _cmd_models(args, stdout, stderr)
+        if args.command in ("watch", "run"):
+            return daemon_command.main(args, load_cli_config, with_extras=args.command == "run")
         stdout.write(f"edgeocr {__version__}\n")
         return EXIT_OK
     except (ConfigError, ModelPackError) as exc:

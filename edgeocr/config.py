@@ -123,10 +123,61 @@ class WebConfig:
             raise ConfigError(f"{where}.channel_timeout_seconds: must be >= 1")
 
 
+# Our own output names and sync tools' temporary files: never inputs (see daemon/inbox.py).
+DEFAULT_IGNORE = ("*.part", "*.tmp", "*.crdownload", "*~", "~$*", "Thumbs.db", "desktop.ini",
+                  "@eaDir", "__MACOSX")
+
+
+@dataclass(frozen=True)
+class DaemonConfig:
+    """The watched inbox (``edgeocr watch`` / ``edgeocr run``).
+
+    Relative folder paths are resolved against the working directory at start (systemd's
+    ``WorkingDirectory=``, Docker's ``WORKDIR``); absolute paths are recommended.
+    """
+
+    inbox: str = "/var/lib/edgeocr/inbox"
+    processed: str = "/var/lib/edgeocr/processed"
+    failed: str = "/var/lib/edgeocr/failed"
+    state_dir: str = "/var/lib/edgeocr/state"
+    mode: Literal["move", "in-place"] = "move"
+    write_text: bool = False
+    settle_seconds: float = 2.0
+    rescan_seconds: float = 60.0
+    observer: Literal["inotify", "polling"] = "inotify"
+    poll_interval_seconds: float = 2.0
+    workers: int = 1
+    queue_size: int = 64
+    max_attempts: int = 5
+    retry_base_seconds: float = 5.0
+    retry_max_seconds: float = 600.0
+    cache_entries: int = 256
+    ignore: tuple[str, ...] = DEFAULT_IGNORE
+
+    def validate(self, where: str) -> None:
+        for key in ("inbox", "processed", "failed", "state_dir"):
+            if not getattr(self, key):
+                raise ConfigError(f"{where}.{key}: must not be empty")
+        if self.settle_seconds < 0:
+            raise ConfigError(f"{where}.settle_seconds: must be >= 0")
+        for key in ("rescan_seconds", "poll_interval_seconds", "retry_base_seconds", "retry_max_seconds"):
+            if getattr(self, key) <= 0:
+                raise ConfigError(f"{where}.{key}: must be > 0, got {getattr(self, key)}")
+        if not 1 <= self.workers <= 64:
+            raise ConfigError(f"{where}.workers: must be between 1 and 64, got {self.workers}")
+        if not 1 <= self.queue_size <= 100_000:
+            raise ConfigError(f"{where}.queue_size: must be between 1 and 100000, got {self.queue_size}")
+        if not 1 <= self.max_attempts <= 100:
+            raise ConfigError(f"{where}.max_attempts: must be between 1 and 100, got {self.max_attempts}")
+        if self.cache_entries < 0:
+            raise ConfigError(f"{where}.cache_entries: must be >= 0 (0 turns the cache off)")
+
+
 @dataclass(frozen=True)
 class Config:
     engine: EngineConfig = field(default_factory=EngineConfig)
     preprocess: PreprocessConfig = field(default_factory=PreprocessConfig)
+    daemon: DaemonConfig = field(default_factory=DaemonConfig)
     web: WebConfig = field(default_factory=WebConfig)
     source: str = "<defaults>"
 

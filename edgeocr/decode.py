@@ -9,10 +9,11 @@ import hashlib
 import io
 import warnings
 from dataclasses import dataclass
+from typing import Iterator
 
 import cv2
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageSequence, UnidentifiedImageError
 
 from .errors import BadImageError, ImageTooLargeError
 
@@ -150,3 +151,37 @@ def decode_image(data: bytes, max_pixels: int = 40_000_000, max_bytes: int = 50 
         # OpenCV's TIFF reader applies the Orientation tag itself, IMREAD_IGNORE_ORIENTATION or not.
         pixels = apply_exif_orientation(pixels, header.exif_orientation)
     return DecodedImage(pixels, header.format, hashlib.sha256(data).hexdigest(), header.exif_orientation)
+
+
+def page_count(data: bytes) -> int:
+    """Frames in a multi-page TIFF (1 for every other accepted image); raises like ``probe_header``."""
+    probe_header(data)
+    with Image.open(io.BytesIO(data)) as image:
+        if image.format != "TIFF":
+            return 1
+        return int(getattr(image, "n_frames", 1))
+
+
+def decode_pages(data: bytes, max_pixels: int = 40_000_000, max_bytes: int = 50 * 1024 * 1024,
+                 ) -> Iterator[DecodedImage]:
+    """Every page of a multi-page TIFF, one at a time (so memory holds one page); else one image.
+
+    Each page is checked against ``max_pixels`` from its own header before its pixels are read.
+    """
+    if len(data) > max_bytes:
+        raise ImageTooLargeError(f"input is {len(data)} bytes; the limit is {max_bytes} (engine.max_bytes)")
+    if page_count(data) == 1:
+        yield decode_image(data, max_pixels, max_bytes)
+        return
+    digest = hashlib.sha256(data).hexdigest()
+    with Image.open(io.BytesIO(data)) as image:
+        for index, frame in enumerate(ImageSequence.Iterator(image)):
+            width, height = frame.size
+            if width * height > max_pixels:
+                raise ImageTooLargeError(f"page {index + 1} is {width}x{height} = {width * height / 1e6:.1f} MP; "
+                                         f"the limit is {max_pixels / 1e6:.1f} MP (engine.max_pixels)")
+            try:
+                rgb = np.asarray(frame.convert("RGB"))
+            except (OSError, ValueError) as exc:
+                raise BadImageError(f"TIFF page {index + 1} could not be decoded: {exc}") from None
+            yield DecodedImage(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), "TIFF", digest, 1)

@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 from .config import Config
-from .decode import DecodedImage, decode_image
+from .decode import DecodedImage, decode_image, decode_pages
 from .detect import DetectedLine, Detector
 from .detect.classical import ClassicalDetector, ClassicalParams
 from .detect.db import DbDetector, DbParams
@@ -24,7 +24,7 @@ from .geometry import clip_quad, crop_quad, is_vertical, reading_order
 from .packs import ModelPack, find_pack_dir, load_pack
 from .preprocess import preprocess
 from .recognize import Recognizer, RecognizerSettings
-from .result import OcrResult, TextLine, error_dict, polygon_of
+from .result import SCHEMA_VERSION, OcrResult, TextLine, error_dict, polygon_of
 from .runtime import create_session
 
 
@@ -95,6 +95,31 @@ class Engine:
             return self.ocr_bytes(data, options).to_dict()
         except EdgeOcrError as exc:
             return error_dict(exc.code, exc.message)
+
+    def ocr_pages(self, data: bytes, options: OcrOptions = OcrOptions()) -> list[OcrResult]:
+        """Every page of a multi-page TIFF (one result for any other image); raises like ``ocr_bytes``."""
+        results = []
+        started = time.perf_counter()
+        for decoded in decode_pages(data, self.config.engine.max_pixels, self.config.engine.max_bytes):
+            results.append(self._ocr(decoded, options, {"decode": time.perf_counter() - started}))
+            started = time.perf_counter()
+        return results
+
+    def run_document(self, data: bytes, options: OcrOptions = OcrOptions()) -> dict[str, Any]:
+        """Like ``run``, but a multi-page TIFF gives ``pages: [...]`` (one result per page) and
+        ``text`` with the pages joined by form feeds; errors as dicts."""
+        try:
+            pages = self.ocr_pages(data, options)
+        except EdgeOcrError as exc:
+            return error_dict(exc.code, exc.message)
+        if len(pages) == 1:
+            return pages[0].to_dict()
+        dicts = [page.to_dict() for page in pages]
+        return {"success": True, "schema_version": SCHEMA_VERSION, "pages": dicts,
+                "text": "\f".join(page["text"] for page in dicts),
+                "total_time": round(sum(page.total_time for page in pages), 4),
+                "image": {"format": "TIFF", "pages": len(pages), "sha256": pages[0].sha256},
+                "model": dicts[0]["model"]}
 
     # -- stages -------------------------------------------------------------------------------
 

@@ -25,3 +25,46 @@ def write_charset(chars: list[str], path: Path) -> None:
         if len(ch) != 1 or ch in "\n\r":
             raise ValueError(f"charset entry {ch!r} is not a single printable character")
     path.write_text("".join(ch + "\n" for ch in chars), encoding="utf-8")
+
+
+# GB2312 level-1 and level-2 hanzi live in rows 16-87 (94 cells a row; row 55 ends early).
+GB2312_HANZI_ROWS = range(16, 88)
+
+# Chinese typesetting uses the full-width forms of these; they look and space differently from
+# the ASCII ones, and receipts mix both, so the model has to tell them apart.
+FULLWIDTH_PUNCTUATION = "！＂＃％＆＇（），－．／：；＜＝＞？＠［］＿｛｜｝～￥"
+CJK_PUNCTUATION = "、。〃《》〈〉「」『』【】〔〕〖〗“”‘’"
+DOCUMENT_SYMBOLS = "¥€£°×÷±…—·–•℃‰№§※★☆●○■□▲△→←↑↓√"
+
+
+def gb2312_hanzi() -> list[str]:
+    """The 6,763 GB2312 hanzi, in code order, decoded with Python's own codec."""
+    chars = []
+    for row in GB2312_HANZI_ROWS:
+        for cell in range(1, 95):
+            try:
+                chars.append(bytes([0xA0 + row, 0xA0 + cell]).decode("gb2312"))
+            except UnicodeDecodeError:
+                continue  # unassigned cells at the end of row 55
+    return chars
+
+
+def zh_en_charset() -> list[str]:
+    """Printable ASCII, document symbols, CJK and full-width punctuation, then the GB2312 hanzi.
+
+    Latin first so that the classes of the English pack keep their indices (blank at 0).
+    """
+    chars: list[str] = []
+    seen: set[str] = set()
+    for ch in latin_charset() + list(DOCUMENT_SYMBOLS + CJK_PUNCTUATION + FULLWIDTH_PUNCTUATION) + gb2312_hanzi():
+        if ch not in seen:
+            seen.add(ch)
+            chars.append(ch)
+    return chars
+
+
+CHARSETS = {"latin": latin_charset, "zh-en": zh_en_charset}
+
+
+def is_hanzi(ch: str) -> bool:
+    return "\u4e00" <= ch <= "\u9fff"

@@ -14,6 +14,8 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from .fonts import FontFace
+
 
 @dataclass(frozen=True)
 class Degradation:
@@ -23,19 +25,42 @@ class Degradation:
 
 
 @lru_cache(maxsize=256)
-def load_font(path: str, size: int) -> ImageFont.FreeTypeFont:
-    return ImageFont.truetype(path, size)
+def load_font(path: str, size: int, index: int = 0) -> ImageFont.FreeTypeFont:
+    return ImageFont.truetype(path, size, index=index)
 
 
-def font_covers(font_path: Path, text: str) -> bool:
+def font_source(font: Path | FontFace) -> tuple[str, int]:
+    """(file, face index) of a plain font path or one face of a ``.ttc`` collection."""
+    if isinstance(font, FontFace):
+        return str(font.path), font.index
+    return str(font), 0
+
+
+def _glyph_signature(path: str, index: int, ch: str) -> tuple:
+    mask = load_font(path, 24, index).getmask(ch)
+    return mask.size, bytes(mask)
+
+
+@lru_cache(maxsize=None)
+def has_glyph(path: str, index: int, ch: str) -> bool:
+    """True when the face draws ``ch`` itself rather than its missing-glyph box (or nothing).
+
+    Compares the whole bitmap with the one drawn for a noncharacter, so a real glyph that merely
+    has the box's size (口, 0, I...) is not mistaken for a missing one. Cached: a CJK charset asks
+    about thousands of characters per face, each once.
+    """
+    if ch == " ":
+        return True
+    mask = load_font(path, 24, index).getmask(ch)
+    if mask.getbbox() is None:
+        return False
+    return _glyph_signature(path, index, ch) != _glyph_signature(path, index, "\uffff")
+
+
+def font_covers(font: Path | FontFace, text: str) -> bool:
     """True when the font has a glyph for every character (missing glyphs render as boxes)."""
-    font = load_font(str(font_path), 24)
-    notdef = font.getmask("\uffff").getbbox()
-    for ch in set(text) - {" "}:
-        mask = font.getmask(ch)
-        if mask.getbbox() is None or (notdef is not None and mask.getbbox() == notdef and ch != "\uffff"):
-            return False
-    return True
+    path, index = font_source(font)
+    return all(has_glyph(path, index, ch) for ch in set(text))
 
 
 def _draw_text(text: str, font: ImageFont.FreeTypeFont, spacing: int, fg: int, bg: int) -> Image.Image:
@@ -78,7 +103,7 @@ def _background(shape: tuple[int, int], bg: int, rng: random.Random, strength: f
 
 def render_line(
     text: str,
-    font_path: Path,
+    font_path: Path | FontFace,
     rng: random.Random,
     height: int = 32,
     degradation: Degradation = Degradation(),
@@ -86,7 +111,8 @@ def render_line(
     """Render ``text`` and return a uint8 grayscale crop ``height`` pixels high, any width."""
     s = degradation.strength
     size = rng.randint(22, 44)
-    font = load_font(str(font_path), size)
+    path, index = font_source(font_path)
+    font = load_font(path, size, index)
     dark, light = rng.randint(0, 90), rng.randint(170, 255)
     inverted = rng.random() < 0.1 * s
     fg, bg = (light, dark) if inverted else (dark, light)

@@ -1,0 +1,1 @@
+"""The folder daemon: watched inbox -> OCR -> sidecars, crash-safe (``edgeocr watch`` / ``run``)."""

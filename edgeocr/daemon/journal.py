@@ -1,0 +1,127 @@
+"""The journal: one SQLite row per input file, so that a restart after ``kill -9`` finishes each
+file exactly once.
+
+States: ``processing`` (claimed; outputs may be partly written), ``retry`` (a transient error;
+``next_attempt`` says when), ``done`` and ``failed`` (terminal). The destination is chosen and
+recorded at claim time, so a job resumed after a crash writes to the same place instead of a
+second, "unique" name. WAL mode with ``synchronous=FULL``: a committed state survives power loss.
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS files (
+    rel TEXT PRIMARY KEY,
+    state TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    size INTEGER,
+    mtime_ns INTEGER,
+    sha256 TEXT,
+    dest TEXT,
+    received_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    next_attempt REAL NOT NULL DEFAULT 0,
+    errors TEXT NOT NULL DEFAULT '[]'
+);
+CREATE INDEX IF NOT EXISTS files_state ON files(state);
+"""
+
+ACTIVE = ("processing", "retry")
+
+
+@dataclass(frozen=True)
+class Entry:
+    rel: str
+    state: str
+    attempts: int
+    size: int | None
+    mtime_ns: int | None
+    sha256: str | None
+    dest: str | None
+    received_at: float
+    next_attempt: float
+    errors: list[dict[str, Any]]
+
+
+class Journal:
+    """Thread-safe: one connection guarded by a lock (writes are tiny next to an OCR run)."""
+
+    def __init__(self, state_dir: Path) -> None:
+        state_dir.mkdir(parents=True, exist_ok=True)
+        self.path = state_dir / "journal.sqlite3"
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def get(self, rel: str) -> Entry | None:
+        with self._lock:
+            row = self._db.execute("SELECT rel, state, attempts, size, mtime_ns, sha256, dest, received_at, "
+                                   "next_attempt, errors FROM files WHERE rel = ?", (rel,)).fetchone()
+        if row is None:
+            return None
+        return Entry(*row[:9], json.loads(row[9]))
+
+    def claim(self, rel: str, size: int, mtime_ns: int) -> Entry:
+        """Start an attempt. A terminal row means a new file under an old name: it starts afresh."""
+        now = time.time()
+        with self._lock, self._db:
+            self._db.execute("BEGIN IMMEDIATE")
+            row = self._db.execute("SELECT state FROM files WHERE rel = ?", (rel,)).fetchone()
+            if row is None or row[0] not in ACTIVE:
+                self._db.execute("INSERT OR REPLACE INTO files (rel, state, attempts, size, mtime_ns, received_at, "
+                                 "updated_at) VALUES (?, 'processing', 1, ?, ?, ?, ?)", (rel, size, mtime_ns, now, now))
+            else:
+                self._db.execute("UPDATE files SET state = 'processing', attempts = attempts + 1, size = ?, "
+                                 "mtime_ns = ?, updated_at = ? WHERE rel = ?", (size, mtime_ns, now, rel))
+        entry = self.get(rel)
+        assert entry is not None
+        return entry
+
+    def set_dest(self, rel: str, dest: str, sha256: str | None = None) -> None:
+        with self._lock:
+            self._db.execute("UPDATE files SET dest = ?, sha256 = COALESCE(?, sha256), updated_at = ? WHERE rel = ?",
+                             (dest, sha256, time.time(), rel))
+
+    def finish(self, rel: str, state: str, sha256: str | None = None) -> None:
+        """Mark terminal (``done`` or ``failed``); the row stays as the file's record."""
+        with self._lock:
+            self._db.execute("UPDATE files SET state = ?, sha256 = COALESCE(?, sha256), updated_at = ? WHERE rel = ?",
+                             (state, sha256, time.time(), rel))
+
+    def retry(self, rel: str, error: dict[str, Any], next_attempt: float) -> None:
+        """Record a transient error and when to try again."""
+        with self._lock, self._db:
+            self._db.execute("BEGIN IMMEDIATE")
+            row = self._db.execute("SELECT errors FROM files WHERE rel = ?", (rel,)).fetchone()
+            errors = json.loads(row[0]) if row else []
+            errors.append(error)
+            self._db.execute("UPDATE files SET state = 'retry', errors = ?, next_attempt = ?, updated_at = ? "
+                             "WHERE rel = ?", (json.dumps(errors[-20:]), next_attempt, time.time(), rel))
+
+    def forget(self, rel: str) -> None:
+        with self._lock:
+            self._db.execute("DELETE FROM files WHERE rel = ?", (rel,))
+
+    def active(self) -> list[Entry]:
+        """Rows a crash or a transient error left unfinished."""
+        with self._lock:
+            rels = [r[0] for r in self._db.execute("SELECT rel FROM files WHERE state IN ('processing', 'retry')")]
+        return [entry for entry in (self.get(rel) for rel in rels) if entry is not None]
+
+    def counts(self) -> dict[str, int]:
+        with self._lock:
+            rows = self._db.execute("SELECT state, COUNT(*) FROM files GROUP BY state").fetchall()
+        return {state: count for state, count in rows}

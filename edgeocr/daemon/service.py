@@ -1,0 +1,305 @@
+"""The folder service: observer + start-up scan + periodic rescan -> settle tracker -> workers.
+
+Threads: the watchdog observer (only turns events into path hints), one dispatcher (settles,
+filters and queues), N workers (``worker.py``). ``start``/``stop`` make it usable in-process (tests,
+``edgeocr run``); signals are handled by the caller (``command.py``), which owns the main thread.
+"""
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import queue
+import threading
+import time
+from collections import deque
+from pathlib import Path
+from typing import Any, Callable
+
+from ..cache import ResultCache
+from ..config import Config
+from ..errors import ConfigError
+from . import inbox as inbox_rules
+from .journal import Journal
+from .outputs import Outputs
+from .worker import DONE, FAILED, GONE, RETRY, Processor, WorkerPool
+
+log = logging.getLogger("edgeocr.daemon")
+
+# Keys a SIGHUP cannot change in a running process (threads and watches are built from them).
+RESTART_KEYS = ("inbox", "processed", "failed", "state_dir", "mode", "observer", "poll_interval_seconds",
+                "workers", "queue_size")
+
+
+def resolve_folders(config: Config) -> dict[str, Path]:
+    """The four folders as absolute paths, checked so that no output can feed back into the inbox."""
+    daemon = config.daemon
+    folders = {key: Path(os.path.abspath(os.path.expanduser(getattr(daemon, key))))
+               for key in ("inbox", "processed", "failed", "state_dir")}
+    inbox = folders["inbox"]
+    checked = ("failed", "state_dir") if daemon.mode == "in-place" else ("processed", "failed", "state_dir")
+    for key in checked:
+        path = folders[key]
+        if path == inbox or inbox in path.parents:
+            raise ConfigError(f"{config.source}: daemon.{key}: {path} lies inside daemon.inbox ({inbox}); "
+                              "outputs there would be read back as inputs")
+    for key, path in folders.items():
+        if key == "processed" and daemon.mode == "in-place":
+            continue
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(f"{config.source}: daemon.{key}: cannot create {path}: {exc.strerror}") from None
+    return folders
+
+
+class _Hints:
+    """watchdog handler: only records paths. Any exception here would kill the observer thread."""
+
+    def __init__(self, sink: "queue.SimpleQueue[str]") -> None:
+        self.sink = sink
+
+    def dispatch(self, event: Any) -> None:
+        try:
+            if event.is_directory and event.event_type not in ("created", "moved"):
+                return
+            self.sink.put(os.fsdecode(event.src_path))
+            dest = getattr(event, "dest_path", "")
+            if dest:
+                self.sink.put(os.fsdecode(dest))
+        except Exception:  # pragma: no cover - defensive
+            log.exception("observer event dropped (the rescan will find the file)")
+
+
+class Service:
+    def __init__(self, config: Config, engine: Any = None,
+                 config_loader: Callable[[], Config] | None = None) -> None:
+        self.config = config
+        self.config_loader = config_loader
+        self.folders = resolve_folders(config)
+        if engine is None:
+            from ..engine import Engine
+            engine = Engine(config)
+        self.engine = engine
+        daemon = config.daemon
+        self.inbox = self.folders["inbox"]
+        self.journal = Journal(self.folders["state_dir"])
+        self.outputs = Outputs(self.inbox, self.folders["processed"], self.folders["failed"], daemon.mode,
+                               daemon.write_text)
+        self.processor = Processor(self.outputs, self.journal, ResultCache(daemon.cache_entries),
+                                   lambda: self.engine, lambda: self.config.daemon)
+        self.pool = WorkerPool(self.processor, daemon.workers, daemon.queue_size, self._on_outcome)
+        self.tracker = inbox_rules.SettleTracker(self.inbox, daemon.settle_seconds)
+        self._hints: queue.SimpleQueue[str] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._in_flight: set[str] = set()
+        self._deferred: dict[str, float] = {}  # rel -> wall-clock time of the next attempt
+        self._waiting: deque[str] = deque()     # settled, but the queue was full
+        self._stop = threading.Event()
+        self._rescan_now = threading.Event()
+        self._observer: Any = None
+        self._dispatcher = threading.Thread(target=self._dispatch_loop, name="edgeocr-inbox", daemon=True)
+        self.ready = threading.Event()
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._recover()
+        self.pool.start()
+        self._start_observer()
+        self._dispatcher.start()
+
+    def stop(self, timeout: float = 10.0) -> bool:
+        """Finish the files in hand, leave the rest in the inbox. True if all threads ended."""
+        self._stop.set()
+        if self._observer is not None:
+            self._observer.stop()
+        if self._dispatcher.is_alive():
+            self._dispatcher.join(timeout)
+        clean = self.pool.stop(timeout)
+        if self._observer is not None:
+            self._observer.join(timeout)
+        self.journal.close()
+        return clean and not self._dispatcher.is_alive()
+
+    def healthy(self) -> bool:
+        """Observer and dispatcher alive (what the systemd watchdog keep-alive vouches for)."""
+        return self._dispatcher.is_alive() and (self._observer is None or self._observer.is_alive())
+
+    def _start_observer(self) -> None:
+        from watchdog.observers.polling import PollingObserver
+
+        daemon = self.config.daemon
+        observer: Any
+        if daemon.observer == "polling":
+            observer = PollingObserver(timeout=daemon.poll_interval_seconds)
+        else:
+            from watchdog.observers import Observer
+            observer = Observer()
+        try:
+            observer.schedule(_Hints(self._hints), str(self.inbox), recursive=True)
+            observer.start()
+        except OSError as exc:
+            # inotify watch/instance limits (fs.inotify.max_user_watches): polling still works.
+            log.error("inotify unavailable (%s); falling back to polling every %.1f s", exc, daemon.poll_interval_seconds)
+            observer = PollingObserver(timeout=daemon.poll_interval_seconds)
+            observer.schedule(_Hints(self._hints), str(self.inbox), recursive=True)
+            observer.start()
+        self._observer = observer
+        log.info("watching %s (%s, settle %.1f s, rescan every %.0f s, %d worker(s), mode %s)", self.inbox,
+                 type(observer).__name__, daemon.settle_seconds, daemon.rescan_seconds, daemon.workers, daemon.mode)
+
+    def _recover(self) -> None:
+        """Rows a crash left 'processing' whose file already left the inbox: finished, or gone."""
+        for entry in self.journal.active():
+            if os.path.lexists(self.inbox / entry.rel):
+                continue  # the scan finds it; claim resumes into the recorded destination
+            if entry.dest and entry.dest.startswith("processed:"):
+                moved = self.outputs.success_paths(entry.dest.split(":", 1)[1])[0]
+                if os.path.lexists(moved):
+                    self.journal.finish(entry.rel, DONE)
+                    continue
+            if entry.dest and entry.dest.startswith("failed:"):
+                if os.path.lexists(self.folders["failed"] / entry.dest.split(":", 1)[1]):
+                    self.journal.finish(entry.rel, FAILED)
+                    continue
+            log.warning("%s left the inbox while the daemon was down; forgetting it", entry.rel)
+            self.journal.forget(entry.rel)
+
+    # -- dispatching ----------------------------------------------------------------------------
+
+    def _consider(self, rel: str) -> None:
+        with self._lock:
+            if rel in self._in_flight or rel in self._deferred or rel in self._waiting:
+                return
+        if rel in self.tracker:
+            self.tracker.touch(rel)
+            return
+        daemon = self.config.daemon
+        if not inbox_rules.wanted(self.inbox, rel, daemon.ignore, daemon.mode == "in-place"):
+            return
+        if daemon.mode == "in-place" and self._already_done(rel):
+            return
+        self.tracker.touch(rel)
+
+    def _already_done(self, rel: str) -> bool:
+        entry = self.journal.get(rel)
+        if entry is None or entry.state != DONE:
+            return False
+        try:
+            info = os.lstat(self.inbox / rel)
+        except OSError:
+            return True
+        return (entry.size, entry.mtime_ns) == (info.st_size, info.st_mtime_ns)
+
+    def _submit(self, rel: str) -> None:
+        entry = self.journal.get(rel)
+        if entry is not None and entry.state == RETRY and entry.next_attempt > time.time():
+            with self._lock:
+                self._deferred[rel] = entry.next_attempt  # backoff survives restarts
+            return
+        with self._lock:
+            self._in_flight.add(rel)
+        if not self.pool.offer(rel):
+            with self._lock:
+                self._in_flight.discard(rel)
+                self._waiting.append(rel)
+
+    def _on_outcome(self, rel: str, outcome: str, due: float) -> None:
+        with self._lock:
+            self._in_flight.discard(rel)
+            if outcome == RETRY:
+                self._deferred[rel] = due
+        if outcome == GONE:
+            log.info("%s vanished before it was read", rel)
+
+    def _tick(self, now: float, rescan_due: bool) -> None:
+        while True:
+            try:
+                path = self._hints.get_nowait()
+            except queue.Empty:
+                break
+            rel = inbox_rules.relative_name(self.inbox, Path(path))
+            if rel is not None:
+                self._consider(rel)
+        if rescan_due:
+            daemon = self.config.daemon
+            for rel in inbox_rules.scan(self.inbox, daemon.ignore, daemon.mode == "in-place"):
+                self._consider(rel)
+        wall = time.time()
+        with self._lock:
+            due = [rel for rel, when in self._deferred.items() if when <= wall]
+            for rel in due:
+                del self._deferred[rel]
+            waiting = list(self._waiting)
+            self._waiting.clear()
+        for rel in due:
+            self._consider(rel)
+        for rel in waiting + self.tracker.poll():
+            if self._stop.is_set():
+                return
+            self._submit(rel)
+
+    def _dispatch_loop(self) -> None:
+        next_rescan = 0.0
+        announced = False
+        while not self._stop.is_set():
+            now = time.monotonic()
+            rescan_due = now >= next_rescan or self._rescan_now.is_set()
+            if rescan_due:
+                self._rescan_now.clear()
+                next_rescan = now + self.config.daemon.rescan_seconds
+            try:
+                self._tick(now, rescan_due)
+            except Exception:  # the loop must survive anything one path can throw at it
+                log.exception("dispatcher error; continuing")
+            if not announced:
+                announced = True
+                self.ready.set()  # the start-up scan has run and the observer is up
+            settle = self.config.daemon.settle_seconds
+            self._stop.wait(min(0.5, max(0.05, settle / 4)))
+
+    # -- reload and health ------------------------------------------------------------------------
+
+    def reload(self) -> bool:
+        """Re-read the config (SIGHUP). An invalid file is logged and the running config kept."""
+        if self.config_loader is None:
+            log.warning("SIGHUP: no config file to reload")
+            return False
+        try:
+            new = self.config_loader()
+        except ConfigError as exc:
+            log.error("SIGHUP: config not reloaded, keeping the running one: %s", exc.message)
+            return False
+        old = self.config
+        kept = {key: getattr(old.daemon, key) for key in RESTART_KEYS
+                if getattr(new.daemon, key) != getattr(old.daemon, key)}
+        if kept:
+            log.warning("SIGHUP: %s change(s) only at restart; keeping the running value(s)", ", ".join(sorted(kept)))
+        new = dataclasses.replace(new, daemon=dataclasses.replace(new.daemon, **kept))
+        if (new.engine, new.preprocess) != (old.engine, old.preprocess):
+            try:
+                from ..engine import Engine
+                engine = Engine(new)
+            except Exception as exc:  # a broken pack must not take the running engine down
+                log.error("SIGHUP: engine not reloaded, keeping the running one: %s", exc)
+                return False
+            self.engine = engine
+            self.processor.cache = ResultCache(new.daemon.cache_entries)  # old results used old settings
+        elif new.daemon.cache_entries != old.daemon.cache_entries:
+            self.processor.cache = ResultCache(new.daemon.cache_entries)
+        self.config = new
+        self.tracker.settle_seconds = new.daemon.settle_seconds
+        self.outputs.write_text = new.daemon.write_text
+        self._rescan_now.set()
+        log.info("SIGHUP: config reloaded from %s", new.source)
+        return True
+
+    def health(self) -> dict[str, Any]:
+        stats = self.processor.stats
+        with self._lock:
+            in_flight, deferred, waiting = len(self._in_flight), len(self._deferred), len(self._waiting)
+        return {"inbox": str(self.inbox), "queue_depth": self.pool.depth() + waiting, "in_flight": in_flight,
+                "busy_workers": self.pool.busy, "settling": len(self.tracker), "retry_pending": deferred,
+                "processed": stats.processed, "failed": stats.failed, "retries": stats.retried,
+                "cache_hits": stats.cache_hits, "healthy": self.healthy()}
