@@ -1,0 +1,82 @@
+"""The runner side of the compare protocol: standard library only, so a peer's own venv can run it.
+
+The parent (``bench/compare.py``) starts one runner process per engine and thread count, writes one
+JSON job to its stdin and closes it:
+
+    {"threads": 2, "options": {...}, "items": [{"id": "page/000", "path": "/abs/000.jpg",
+                                                "kind": "page" | "line", "lang": "eng"}, ...]}
+
+The runner answers with one JSON object per line on stdout, as soon as each is known, so the
+parent can time the first answer (cold start) itself:
+
+    {"type": "result", "id": ..., "seconds": 0.12, "lines": [{"text": "...", "box": [x1, y1, x2, y2]}]}
+    {"type": "error", "id": ..., "message": "..."}        one item failed; the others go on
+    {"type": "fatal", "message": "..."}                   the engine could not start; exit 1
+    {"type": "done", "peak_rss_mib": 123.4, "info": {...}}
+
+Libraries love to print: the runner keeps the real stdout for the protocol and points file
+descriptor 1 at stderr, so nothing else can corrupt the stream.
+"""
+from __future__ import annotations
+
+import json
+import os
+import resource
+import sys
+import time
+import traceback
+from typing import Any, Callable, TextIO
+
+Line = dict  # {"text": str, "box": [x1, y1, x2, y2]}
+Reader = Callable[[dict], "list[Line]"]
+
+
+def claim_stdout() -> TextIO:
+    """A private handle on the real stdout; anything else written to fd 1 goes to stderr."""
+    protocol_out = os.fdopen(os.dup(1), "w", encoding="utf-8", buffering=1)
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    return protocol_out
+
+
+def send(out: TextIO, message: dict) -> None:
+    out.write(json.dumps(message, ensure_ascii=False) + "\n")
+    out.flush()
+
+
+def peak_rss_mib(children: bool = False) -> float:
+    """``ru_maxrss`` (KiB on Linux) of this process, or of the largest waited-for child."""
+    who = resource.RUSAGE_CHILDREN if children else resource.RUSAGE_SELF
+    return resource.getrusage(who).ru_maxrss / 1024
+
+
+def box_of(points: Any) -> list[float]:
+    """Axis-aligned [x1, y1, x2, y2] around a polygon given as (x, y) pairs."""
+    xs = [float(p[0]) for p in points]
+    ys = [float(p[1]) for p in points]
+    return [min(xs), min(ys), max(xs), max(ys)]
+
+
+def run(start: Callable[[dict], "tuple[Reader, dict]"], rss_of_children: bool = False) -> int:
+    """Read the job, start the engine with ``start(job) -> (reader, info)``, answer every item."""
+    out = claim_stdout()
+    job = json.load(sys.stdin)
+    try:
+        reader, info = start(job)
+    except Exception as exc:  # any failure to start is reported, never a silent exit
+        send(out, {"type": "fatal", "message": f"{type(exc).__name__}: {exc}"})
+        traceback.print_exc()
+        return 1
+    for item in job["items"]:
+        started = time.perf_counter()
+        try:
+            lines = reader(item)
+        except Exception as exc:  # one bad image must not end the run
+            send(out, {"type": "error", "id": item["id"], "message": f"{type(exc).__name__}: {exc}"})
+            continue
+        send(out, {"type": "result", "id": item["id"], "seconds": time.perf_counter() - started, "lines": lines})
+    finish = info.pop("finish", None)
+    if callable(finish):
+        info.update(finish())
+    send(out, {"type": "done", "peak_rss_mib": peak_rss_mib(rss_of_children), "info": info})
+    return 0

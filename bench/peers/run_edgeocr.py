@@ -1,0 +1,93 @@
+"""Compare runner for edgeocr itself: the installed project, through ``edgeocr.engine.Engine``.
+
+Pages go through the whole engine (``ocr_bytes``: decode to result). Single-line images go
+straight to the recognizer, as RapidOCR's ``use_det=False`` and Tesseract's ``--psm 7`` do: the
+line is already found, only reading it is measured.
+
+Options (the job's ``options``): ``pack``, ``models_dir``, ``variant`` (recognizer variant, e.g.
+``fp32``), ``line_runs`` (how often to time one 32x320 line for the distance-to-the-limit figure;
+0 skips it).
+"""
+from __future__ import annotations
+
+import dataclasses
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import protocol  # noqa: E402
+
+
+def yardstick_line(height: int = 32, width: int = 320):
+    """A 32x320 line of about 20 characters, drawn without any font file."""
+    import cv2
+    import numpy as np
+
+    line = np.full((height, width), 245, np.uint8)
+    cv2.putText(line, "Invoice 2024-0117 $12", (4, height - 9), cv2.FONT_HERSHEY_SIMPLEX, 0.62, 20, 1, cv2.LINE_AA)
+    return line
+
+
+def time_lines(recognizer, runs: int) -> dict:
+    """Seconds for one 32x320 line alone and per line in a batch of 16, after a warm-up each."""
+    line = yardstick_line(recognizer.settings.height)
+    recognizer.recognize([line], 1)
+    single = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        recognizer.recognize([line], 1)
+        single.append(time.perf_counter() - started)
+    batch = [line] * 16
+    recognizer.recognize(batch, 16)
+    batched = []
+    for _ in range(max(3, runs // 8)):
+        started = time.perf_counter()
+        recognizer.recognize(batch, 16)
+        batched.append((time.perf_counter() - started) / 16)
+    return {"line_320_seconds": statistics.median(single), "line_320_batched_seconds": statistics.median(batched),
+            "line_320_runs": runs}
+
+
+def start(job: dict):
+    import cv2
+    import onnxruntime
+
+    import edgeocr
+    from edgeocr.config import Config, EngineConfig
+    from edgeocr.engine import Engine
+
+    options = job.get("options", {})
+    settings = {key: options[key] for key in ("pack", "models_dir") if options.get(key)}
+    config = Config(engine=dataclasses.replace(EngineConfig(**settings), threads=int(job["threads"])))
+    engine = Engine(config, options.get("variant"))
+    pack = engine.pack
+    model_files = [pack.recognizer_model(options.get("variant")), pack.path(pack.recognizer.charset)]
+    if pack.detector.type == "db" and pack.detector.model:
+        model_files.append(pack.path(pack.detector.model))
+
+    def read(item: dict) -> list:
+        if item["kind"] == "line":
+            gray = cv2.imread(item["path"], cv2.IMREAD_GRAYSCALE)
+            if gray is None:
+                raise ValueError(f"{item['path']}: not an image")
+            text = engine.recognizer.recognize([gray], 1, config.engine.beam_width)[0].text.strip()
+            return [{"text": text, "box": [0, 0, gray.shape[1], gray.shape[0]]}] if text else []
+        result = engine.ocr_bytes(Path(item["path"]).read_bytes())
+        return [{"text": line.text, "box": protocol.box_of(line.polygon)} for line in result.text_lines]
+
+    line_runs = int(options.get("line_runs", 0))
+    info = {
+        "engine": f"edgeocr {getattr(edgeocr, '__version__', '')}".strip(),
+        "pack": f"{pack.name} {pack.version}", "recognizer_model": str(model_files[0]),
+        "detector": engine.default_detector, "onnxruntime": onnxruntime.__version__,
+        "threads_set": engine.threads,
+        "model_files": {str(path): path.stat().st_size for path in model_files},
+        "finish": (lambda: time_lines(engine.recognizer, line_runs)) if line_runs > 0 else None,
+    }
+    return read, info
+
+
+if __name__ == "__main__":
+    raise SystemExit(protocol.run(start))
