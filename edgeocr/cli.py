@@ -44,6 +44,12 @@ def _build_parser() -> argparse.ArgumentParser:
     verify.add_argument("pack", nargs="?", help="pack name or folder")
     verify.add_argument("--models-dir", help="folder holding packs (engine.models_dir)")
 
+    stream = sub.add_parser("stream", help="OCR an MJPEG stream or one image from stdin, one JSON line per frame")
+    add_config_options(stream)
+    stream.add_argument("--single", action="store_true", help="stdin is one image of any type (sources.stdin.mode=single)")
+    stream.add_argument("--output", metavar="PATH", help="- for stdout, or a file to append the JSON lines to (sources.output)")
+    stream.add_argument("--save-frames", metavar="DIR", help="also save each frame and its sidecar here (sources.save_frames_dir)")
+
     serve = sub.add_parser("serve", help="serve the web page and the HTTP API (POST /ocr) alone")
     add_config_options(serve)
     serve.add_argument("--host", help="address to bind (web.host; default 127.0.0.1, loopback only)")
@@ -154,6 +160,28 @@ def _cmd_ocr(args: argparse.Namespace, stdin: BinaryIO, stdout: TextIO, stderr: 
     return status
 
 
+def _cmd_stream(args: argparse.Namespace, stdin: BinaryIO, stdout: TextIO) -> int:
+    import signal
+    import threading
+
+    from .engine import Engine
+    from .sources.sink import FrameSink
+    from .sources.stdin import run_stdin_source
+
+    config = load_cli_config(args, extra={"sources.stdin.mode": "single" if args.single else None,
+                                          "sources.output": args.output, "sources.save_frames_dir": args.save_frames})
+    engine = Engine(config)
+    stop = threading.Event()
+    # SIGTERM ends the stream after the frame in hand; the reader notices within half a second.
+    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        with FrameSink(config.sources.output, config.sources.save_frames_dir,
+                       stdout if config.sources.output == "-" else None) as sink:
+            return run_stdin_source(engine, config, stop, stdin, sink)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def _cmd_serve(args: argparse.Namespace, stderr: TextIO) -> int:
     import logging
 
@@ -211,6 +239,8 @@ def main(argv: list[str] | None = None, stdin: BinaryIO | None = None, stdout: T
             return _cmd_models(args, stdout, stderr)
         if args.command in ("watch", "run"):
             return daemon_command.main(args, load_cli_config, with_extras=args.command == "run")
+        if args.command == "stream":
+            return _cmd_stream(args, stdin, stdout)
         stdout.write(f"edgeocr {__version__}\n")
         return EXIT_OK
     except (ConfigError, ModelPackError) as exc:

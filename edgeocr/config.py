@@ -174,10 +174,61 @@ class DaemonConfig:
 
 
 @dataclass(frozen=True)
+class StdinSourceConfig:
+    """Frames piped into stdin (``rpicam-vid --codec mjpeg -o - | edgeocr stream``)."""
+
+    enabled: bool = False
+    mode: Literal["single", "mjpeg"] = "mjpeg"
+    max_frame_bytes: int = 8 * 1024 * 1024
+
+    def validate(self, where: str) -> None:
+        if not 1024 <= self.max_frame_bytes <= 1024 ** 3:
+            raise ConfigError(f"{where}.max_frame_bytes: must be between 1024 and 1073741824, got {self.max_frame_bytes}")
+
+
+@dataclass(frozen=True)
+class CameraSourceConfig:
+    """An OpenCV ``VideoCapture``: a device index ("0"), a stream URL or a video file path."""
+
+    enabled: bool = False
+    device: str = "0"
+    interval_seconds: float = 2.0
+    min_change: float = 2.0
+    reconnect_seconds: float = 30.0
+
+    def validate(self, where: str) -> None:
+        if not self.device.strip():
+            raise ConfigError(f"{where}.device: must not be empty (a device index such as 0, a URL or a path)")
+        if self.interval_seconds < 0:
+            raise ConfigError(f"{where}.interval_seconds: must be >= 0, got {self.interval_seconds}")
+        if not 0 <= self.min_change <= 255:
+            raise ConfigError(f"{where}.min_change: must be between 0 and 255 (grey levels), got {self.min_change}")
+        if self.reconnect_seconds <= 0:
+            raise ConfigError(f"{where}.reconnect_seconds: must be > 0, got {self.reconnect_seconds}")
+
+
+@dataclass(frozen=True)
+class SourcesConfig:
+    """Frame sources (camera, stdin) whose results go out as JSON lines."""
+
+    stdin: StdinSourceConfig = field(default_factory=StdinSourceConfig)
+    camera: CameraSourceConfig = field(default_factory=CameraSourceConfig)
+    output: str = "-"
+    save_frames_dir: str | None = None
+
+    def validate(self, where: str) -> None:
+        if not self.output:
+            raise ConfigError(f"{where}.output: must be - (stdout) or a file path")
+        if self.save_frames_dir is not None and not self.save_frames_dir:
+            raise ConfigError(f"{where}.save_frames_dir: must be null or a folder path")
+
+
+@dataclass(frozen=True)
 class Config:
     engine: EngineConfig = field(default_factory=EngineConfig)
     preprocess: PreprocessConfig = field(default_factory=PreprocessConfig)
     daemon: DaemonConfig = field(default_factory=DaemonConfig)
+    sources: SourcesConfig = field(default_factory=SourcesConfig)
     web: WebConfig = field(default_factory=WebConfig)
     source: str = "<defaults>"
 

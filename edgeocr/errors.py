@@ -46,3 +46,8 @@ class BadRequestError(EdgeOcrError):
 
     code = "bad_request"
 
+
+class SourceUnavailableError(EdgeOcrError):
+    """A frame source (camera device, stream URL) that cannot be opened or stopped delivering."""
+
+    code = "source_unavailable"

@@ -9,6 +9,11 @@
   function showError(message) {
     $("error").textContent = message;
     $("error").hidden = !message;
+    if (message) {
+      // A stale result under a new error would read as the answer to the new image.
+      $("result").hidden = true;
+      $("error").scrollIntoView({ block: "nearest" });
+    }
   }
 
   function authHeaders() {
@@ -96,13 +101,11 @@
         let message = error.message + " (" + error.code + ")";
         if (response.status === 401) message += " Enter the access token above.";
         if (response.status === 503) message += " The server is busy; try again in a moment.";
-        $("result").hidden = true;
         showError(message);
         return;
       }
       render(body, (performance.now() - started) / 1000);
     } catch (err) {
-      $("result").hidden = true;
       showError("Could not reach the server: " + err.message);
     }
   }
@@ -138,7 +141,8 @@
     }));
     document.addEventListener("drop", (event) => read(event.dataTransfer.files[0]));
     document.addEventListener("paste", (event) => {
-      const item = Array.from(event.clipboardData.items).find((entry) => entry.type.startsWith("image/"));
+      const items = event.clipboardData ? Array.from(event.clipboardData.items) : [];
+      const item = items.find((entry) => entry.kind === "file" && entry.type.startsWith("image/"));
       if (item) read(item.getAsFile());
     });
     $("copy").addEventListener("click", copyAll);

@@ -1,0 +1,118 @@
+"""The page in a real headless Chromium (Debian's package, driven by Playwright for Python).
+
+The browser is the system's /usr/bin/chromium (apt: chromium, installed by .ci/run); Playwright's
+own browser download is never used. Without that binary these tests fail rather than skip: CI
+installs it, so a missing browser is a broken set-up, not an optional test.
+"""
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import pytest
+
+from tests.rendering import encode, render_lines
+from tests.web.conftest import running, url
+
+CHROMIUM = os.environ.get("EDGEOCR_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run", "--disable-sync"]
+LINES = ["INVOICE 2024-117", "Paper A4 x 3 15.60", "TOTAL DUE 18.72"]
+
+
+@pytest.fixture
+def browser():
+    """One browser per test: Playwright's event loop starts executor threads, and only closing it
+    (then joining them) lets each test prove it leaves no thread behind."""
+    from playwright.sync_api import sync_playwright
+
+    assert Path(CHROMIUM).is_file(), f"{CHROMIUM} is missing: apt-get install chromium (see .ci/run)"
+    before = set(threading.enumerate())
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield launched
+        launched.close()
+    for thread in set(threading.enumerate()) - before:
+        thread.join(timeout=10)  # the loop's executor threads end once the closed loop lets them go
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1100, "height": 800})
+    opened = context.new_page()
+    external: list[str] = []
+    opened.on("request", lambda request: external.append(request.url)
+              if not request.url.startswith(("http://127.0.0.1", "blob:", "data:")) else None)
+    yield opened
+    context.close()
+    assert not external, f"the page fetched from elsewhere: {external}"
+
+
+@pytest.fixture(scope="module")
+def invoice(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("page") / "invoice.png"
+    path.write_bytes(encode(render_lines(LINES)))
+    return path
+
+
+def test_upload_shows_text_and_one_box_per_line_with_hover_linking(engine, page, invoice, tmp_path):
+    with running(engine) as server:
+        page.goto(url(server, "/"))
+        page.set_input_files("#file", str(invoice))
+        page.wait_for_selector("#lines li .text")
+        assert page.locator("#lines li .text").all_inner_texts() == LINES
+        assert page.locator("#boxes polygon").count() == len(LINES)
+        assert "3 lines" in page.inner_text("#timing") and " ms" in page.inner_text("#timing")
+        assert page.is_hidden("#error")
+
+        # Hover a line: its box lights up (and only its box); hover a box: its line lights up.
+        page.hover("#lines li >> nth=1")
+        assert page.get_attribute("#boxes polygon >> nth=1", "class") == "hot"
+        assert page.locator("#boxes polygon.hot").count() == 1
+        page.hover("#timing")
+        assert page.locator(".hot").count() == 0
+        page.locator("#boxes polygon").nth(2).hover(force=True)
+        assert "hot" in page.get_attribute("#lines li >> nth=2", "class")
+
+        # The boxes sit over the text: the SVG's coordinate system is the image's own.
+        assert page.get_attribute("#boxes", "viewBox").split() == ["0", "0", *map(str, _size(invoice))]
+        page.screenshot(path=str(tmp_path / "page.png"), full_page=True)
+
+
+def test_an_error_is_shown_from_the_json_message(engine, page, tmp_path):
+    junk = tmp_path / "broken.png"
+    junk.write_bytes(b"\x89PNG\r\n\x1a\n this is not really a png")
+    with running(engine) as server:
+        page.goto(url(server, "/"))
+        page.set_input_files("#file", str(junk))
+        page.wait_for_selector("#error:not([hidden])")
+        assert "(bad_image)" in page.inner_text("#error")
+        assert page.is_hidden("#result")
+
+
+def test_the_token_field_appears_only_when_the_server_needs_one(engine, page, invoice):
+    token = "page-token-12345"
+    with running(engine, token=token) as server:
+        page.goto(url(server, "/"))
+        page.wait_for_selector("#token-row:not([hidden])")
+        page.set_input_files("#file", str(invoice))
+        page.wait_for_selector("#error:not([hidden])")
+        assert "(unauthorized)" in page.inner_text("#error")
+        page.fill("#token", token)
+        page.dispatch_event("#token", "change")
+        page.set_input_files("#file", str(invoice))
+        page.wait_for_selector("#lines li .text")
+        assert page.is_hidden("#error")
+        assert page.evaluate("localStorage.getItem('edgeocr.token')") == token
+    with running(engine) as open_server:
+        page.goto(url(open_server, "/"))
+        page.wait_for_function("document.getElementById('status').textContent.includes('en-latin-v1')")
+        assert page.is_hidden("#token-row")
+
+
+def _size(path: Path) -> tuple[int, int]:
+    from PIL import Image
+
+    with Image.open(path) as image:
+        return image.size
