@@ -1,0 +1,150 @@
+"""The camera source on real video files.
+
+There is no camera on the test machines. OpenCV's ``VideoCapture`` opens a video file through
+the same interface as a device or a stream URL, so these tests write MJPG .avi files of rendered
+text frames with ``cv2.VideoWriter`` and point the source at them; the engine is the real one.
+"""
+from __future__ import annotations
+
+import io
+import json
+import os
+import threading
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from edgeocr.config import config_from_dict
+from edgeocr.sources.camera import frame_change, run_camera_source, thumbnail
+from edgeocr.sources.sink import FrameSink
+from tests.sources.frames import HEIGHT, WIDTH, page
+
+
+def write_video(path: Path, frames: list[np.ndarray], fps: float = 5.0) -> Path:
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (WIDTH, HEIGHT))
+    assert writer.isOpened(), "OpenCV cannot write MJPG .avi here"
+    for frame in frames:
+        writer.write(frame)
+    writer.release()
+    return path
+
+
+def noisy(frame: np.ndarray, seed: int = 0) -> np.ndarray:
+    """The same scene with +-3 grey levels of sensor noise."""
+    jitter = np.random.default_rng(seed).integers(-3, 4, frame.shape)
+    return np.clip(frame.astype(int) + jitter, 0, 255).astype(np.uint8)
+
+
+def camera_config(device: Path | str, **camera):
+    return config_from_dict({"sources": {"camera": {"device": str(device), **camera}}})
+
+
+def run_camera(engine, config, sink=None, stop_event=None):
+    out = io.StringIO()
+    stats = run_camera_source(engine, config, stop_event or threading.Event(), sink or FrameSink(stream=out))
+    return stats, [json.loads(line) for line in out.getvalue().splitlines()]
+
+
+@pytest.fixture(scope="module")
+def scenes() -> dict[str, np.ndarray]:
+    return {text: page(text) for text in ("TOTAL 12.50", "CHANGE 7.25")}
+
+
+def test_change_measure_separates_noise_from_new_text(scenes):
+    a, b = scenes["TOTAL 12.50"], scenes["CHANGE 7.25"]
+    assert frame_change(thumbnail(a), thumbnail(noisy(a))) < 0.5
+    assert frame_change(thumbnail(a), thumbnail(b)) > 2.0  # the default min_change
+    assert frame_change(None, thumbnail(a)) == 255.0
+    assert frame_change(thumbnail(a), thumbnail(cv2.resize(a, (320, 200)))) == 255.0
+
+
+def test_unchanged_frames_are_skipped_changed_ones_read(engine, tmp_path, scenes):
+    a, b = scenes["TOTAL 12.50"], scenes["CHANGE 7.25"]
+    video = write_video(tmp_path / "desk.avi", [a, a, noisy(a), b, noisy(b, 1), a])
+    stats, records = run_camera(engine, camera_config(video, interval_seconds=0, min_change=2.0))
+    assert [r["text"] for r in records] == ["TOTAL 12.50", "CHANGE 7.25", "TOTAL 12.50"]
+    assert (stats.frames_read, stats.processed, stats.skipped_unchanged, stats.outages) == (6, 3, 3, 0)
+    assert [r["frame_index"] for r in records] == [0, 1, 2]
+    assert all(r["source"] == f"camera:{video}" and r["captured_at"].endswith("Z") for r in records)
+    assert records[0]["frame_change"] == 255.0 and records[1]["frame_change"] > 2.0
+    assert records[0]["image"]["format"] == "array"
+
+
+def test_min_change_zero_reads_every_sampled_frame(engine, tmp_path, scenes):
+    a = scenes["TOTAL 12.50"]
+    video = write_video(tmp_path / "still.avi", [a, a, a])
+    stats, records = run_camera(engine, camera_config(video, interval_seconds=0, min_change=0))
+    assert [r["text"] for r in records] == ["TOTAL 12.50"] * 3
+    assert stats.skipped_unchanged == 0
+
+
+def test_interval_takes_one_frame_per_period(engine, tmp_path, scenes):
+    # A file plays far faster than real time: with a one-hour interval only the first frame is
+    # due; the others are grabbed (draining the queue) and dropped.
+    a, b = scenes["TOTAL 12.50"], scenes["CHANGE 7.25"]
+    video = write_video(tmp_path / "fast.avi", [a, b, a, b])
+    stats, records = run_camera(engine, camera_config(video, interval_seconds=3600, min_change=0))
+    assert [r["text"] for r in records] == ["TOTAL 12.50"]
+    assert stats.frames_read == 4 and stats.processed == 1
+
+
+def test_frames_are_saved_with_sidecars(engine, tmp_path, scenes):
+    video = write_video(tmp_path / "one.avi", [scenes["CHANGE 7.25"]])
+    saved = tmp_path / "saved"
+    out = tmp_path / "frames.jsonl"
+    config = config_from_dict({"sources": {"camera": {"device": str(video), "interval_seconds": 0},
+                                           "output": str(out), "save_frames_dir": str(saved)}})
+    stats = run_camera_source(engine, config, threading.Event())  # the sink comes from the config
+    [record] = [json.loads(line) for line in out.read_text().splitlines()]
+    path = Path(record["frame_path"])
+    assert path.parent == saved and path.suffix == ".jpg"
+    image = cv2.imread(str(path))
+    assert image.shape == (HEIGHT, WIDTH, 3)
+    assert json.loads((saved / (path.name + ".json")).read_text()) == record
+    assert record["text"] == "CHANGE 7.25" and stats.processed == 1
+
+
+def test_missing_device_is_retried_with_backoff_until_it_appears(engine, tmp_path, scenes):
+    device = tmp_path / "late.avi"
+    out = io.StringIO()
+    stop = threading.Event()
+    config = camera_config(device, interval_seconds=0, reconnect_seconds=0.2)
+    result = {}
+    thread = threading.Thread(target=lambda: result.update(
+        stats=run_camera_source(engine, config, stop, FrameSink(stream=out))))
+    thread.start()
+    try:
+        time.sleep(1.0)  # several failed opens: 0.25 s, then 0.2 s (the cap) between them
+        # The "camera" appears: written elsewhere, then renamed in, so no half file is opened.
+        staging = write_video(tmp_path / "staging.avi", [scenes["TOTAL 12.50"]])
+        os.replace(staging, device)
+        thread.join(timeout=60)
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+    assert not thread.is_alive()
+    records = [json.loads(line) for line in out.getvalue().splitlines()]
+    # One error record for the whole outage, not one per attempt; then the frame.
+    assert [r["success"] for r in records] == [False, True]
+    assert records[0]["error"]["code"] == "source_unavailable"
+    assert str(device) in records[0]["error"]["message"]
+    assert records[1]["text"] == "TOTAL 12.50"
+    assert result["stats"].outages == 1 and result["stats"].processed == 1
+
+
+def test_stop_event_ends_the_retry_loop_promptly(engine, tmp_path):
+    stop = threading.Event()
+    out = io.StringIO()
+    config = camera_config(tmp_path / "never.avi", reconnect_seconds=30)
+    thread = threading.Thread(target=run_camera_source, args=(engine, config, stop, FrameSink(stream=out)))
+    thread.start()
+    time.sleep(0.5)  # the source is now waiting between attempts
+    started = time.monotonic()
+    stop.set()
+    thread.join(timeout=10)
+    assert not thread.is_alive()
+    assert time.monotonic() - started < 2
+    assert [json.loads(line)["error"]["code"] for line in out.getvalue().splitlines()] == ["source_unavailable"]
