@@ -102,6 +102,10 @@ def markdown(results: dict) -> str:
         if run["status"] == "ok":
             engines[run["engine"]] = run["info"].get("engine", run["engine"])
     out.append("Engines: " + "; ".join(f"{name} = {version}" for name, version in engines.items()) + ".")
+    for run in results["runs"]:
+        if run["status"] == "ok" and run.get("failure"):
+            out.append(f"- {run['engine']} x{run['threads']}: the runner stopped early ({run['failure']}); "
+                       "what it did not answer is scored as read nothing.")
     for note in results.get("notes", []):
         out.append(f"- {note}")
     return "\n".join(out) + "\n"
