@@ -224,7 +224,8 @@ def measure(engine: str, threads: int, prepared, pages: list, line_sets: dict, o
     run_pages = [] if "page" in skip_kinds else pages
     run_sets = {kind: rows for kind, rows in line_sets.items() if kind not in skip_kinds}
     options = {"edgeocr": {"line_runs": args.line_runs, **({"pack": args.pack} if args.pack else {})},
-               "tesseract": {"psm_page": args.psm, "psm_line": 7}}.get(engine, {})
+               "tesseract": {"psm_page": args.psm, "psm_line": 7,
+                             "omp_wait_policy": None if args.omp_spin else "PASSIVE"}}.get(engine, {})
     job = {"threads": threads, "options": options, "items": job_items(run_pages, run_sets, lang_for)}
     load_before = os.getloadavg()[0]
     answers = run_runner(runner_command(engine, python), job, out / f"{engine}-t{threads}.log")
@@ -291,6 +292,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--sroie", type=Path, default=None, help="SROIE-layout folder (default: ../shared/eval/sroie-dev)")
     parser.add_argument("--pack", default=None, help="edgeocr pack (default: the configured one)")
     parser.add_argument("--psm", type=int, default=6, choices=(3, 4, 6, 11), help="Tesseract page segmentation for receipts")
+    parser.add_argument("--omp-spin", action="store_true",
+                        help="leave Tesseract's OMP_WAIT_POLICY at OpenMP's default (spin) instead of PASSIVE")
     parser.add_argument("--line-runs", type=int, default=200, help="timings of one 32x320 line (distance to the limit)")
     parser.add_argument("--venvs", type=Path, default=compare_setup.default_venvs_dir(), help="where peers' venvs live")
     parser.add_argument("--no-install", action="store_true", help="do not create missing peer venvs: skip them")
@@ -326,7 +329,8 @@ def main(argv: list[str] | None = None) -> int:
     results["machine"]["load_end"] = os.getloadavg()[0]
     results["notes"].append(f"Tesseract: one `tesseract IMAGE stdout --psm {args.psm}|7 -l LANG tsv` process per image "
                             f"(receipts --psm {args.psm}, lines --psm 7; -l eng for receipts and English, chi_sim for "
-                            "Chinese, chi_sim+eng for mixed), threads via OMP_THREAD_LIMIT.")
+                            "Chinese, chi_sim+eng for mixed), threads via OMP_THREAD_LIMIT, "
+                            f"OMP_WAIT_POLICY={'default (spin)' if args.omp_spin else 'PASSIVE'}.")
     table = compare_report.markdown(results)
     print(table)
     files = {"md": table, "json": json.dumps(results, indent=2, ensure_ascii=False, default=str)}

@@ -4,7 +4,9 @@ That is how the CLI is used, so each image's time includes starting Tesseract an
 traineddata; cold start is the first of those. Threads: ``OMP_THREAD_LIMIT`` (Debian builds
 Tesseract with OpenMP). Peak RSS is the largest ``tesseract`` child's (``RUSAGE_CHILDREN``), not
 this Python wrapper's. Each item's ``lang`` picks ``-l``; options ``psm_page`` and ``psm_line``
-pick the page segmentation mode.
+pick the page segmentation mode; ``omp_wait_policy`` sets ``OMP_WAIT_POLICY`` (compare.py passes
+PASSIVE unless told otherwise: with other work on the cores, OpenMP's default spin-wait made
+2-thread Tesseract 20-40x slower than 1 thread here).
 """
 from __future__ import annotations
 
@@ -38,6 +40,8 @@ def start(job: dict):
     options = job.get("options", {})
     psm = {"page": str(options.get("psm_page", 6)), "line": str(options.get("psm_line", 7))}
     env = dict(os.environ, OMP_THREAD_LIMIT=str(job["threads"]))
+    if options.get("omp_wait_policy"):
+        env["OMP_WAIT_POLICY"] = options["omp_wait_policy"]
     version = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=30).stdout.split("\n")[0]
     folder, installed = tessdata_dir(binary)
     wanted = sorted({part for item in job["items"] for part in item.get("lang", "eng").split("+")})
@@ -56,6 +60,7 @@ def start(job: dict):
     model_files = {str(folder / f"{lang}.traineddata"): (folder / f"{lang}.traineddata").stat().st_size
                    for lang in wanted} if folder else {}
     info = {"engine": version, "binary": binary, "psm": psm, "omp_thread_limit": job["threads"],
+            "omp_wait_policy": env.get("OMP_WAIT_POLICY", "default"),
             "threads_set": job["threads"], "model_files": model_files}
     return read, info
 
