@@ -1,6 +1,8 @@
 """Rendered test frames for the source tests: fixed-size pages with known text."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import cv2
 import numpy as np
 
@@ -26,3 +28,13 @@ def with_comment(frame: bytes, payload: bytes) -> bytes:
     """``frame`` with a COM segment holding ``payload`` right after SOI (as EXIF thumbnails sit in APP1)."""
     segment = b"\xff\xfe" + (len(payload) + 2).to_bytes(2, "big") + payload
     return frame[:2] + segment + frame[2:]
+
+
+def write_video(path: Path, frames: list[np.ndarray], fps: float = 5.0) -> Path:
+    """An MJPG .avi of ``frames``: what the camera tests open instead of a camera."""
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (WIDTH, HEIGHT))
+    assert writer.isOpened(), "OpenCV cannot write MJPG .avi here"
+    for frame in frames:
+        writer.write(frame)
+    writer.release()
+    return path

@@ -20,16 +20,7 @@ import pytest
 from edgeocr.config import config_from_dict
 from edgeocr.sources.camera import frame_change, run_camera_source, thumbnail
 from edgeocr.sources.sink import FrameSink
-from tests.sources.frames import HEIGHT, WIDTH, page
-
-
-def write_video(path: Path, frames: list[np.ndarray], fps: float = 5.0) -> Path:
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (WIDTH, HEIGHT))
-    assert writer.isOpened(), "OpenCV cannot write MJPG .avi here"
-    for frame in frames:
-        writer.write(frame)
-    writer.release()
-    return path
+from tests.sources.frames import HEIGHT, WIDTH, page, write_video
 
 
 def noisy(frame: np.ndarray, seed: int = 0) -> np.ndarray:
