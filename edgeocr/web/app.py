@@ -11,6 +11,7 @@ import logging
 import secrets
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,10 @@ class WebState:
     config: Config
     cache: ResultCache
     admission: Admission
+    # OCR runs on these few threads (web.jobs), never on the server's request threads: glibc gives
+    # each thread that mallocs its own arena, and ONNX Runtime's buffers spread over every server
+    # thread measured 338 MiB RSS against 125 MiB on one thread (same 300 requests).
+    runner: ThreadPoolExecutor
     metrics: Metrics = field(default_factory=Metrics)
     extra_health: Callable[[], dict] | None = None
     started: float = field(default_factory=time.monotonic)
@@ -110,8 +115,9 @@ class _Routes:
         if missing:
             try:
                 with state.admission.slot():
-                    for i in missing:
-                        results[i] = state.engine.run(uploads[i].data, options)
+                    ran = state.runner.submit(lambda: [state.engine.run(uploads[i].data, options) for i in missing])
+                    for i, result in zip(missing, ran.result()):
+                        results[i] = result
             except Busy as exc:
                 state.metrics.observe_busy()
                 raise ApiError(503, "busy", f"the OCR queue is full ({exc}); retry after "

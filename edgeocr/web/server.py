@@ -12,6 +12,7 @@ import logging
 import signal
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 from waitress import wasyncore
 from waitress.channel import HTTPChannel
@@ -61,7 +62,9 @@ class WebServer:
         self.config = config
         self.state = WebState(engine, config,
                               cache if cache is not None else ResultCache(web.cache_entries),
-                              Admission(web.jobs, web.queue_size), extra_health=extra_health)
+                              Admission(web.jobs, web.queue_size),
+                              ThreadPoolExecutor(web.jobs, thread_name_prefix="edgeocr-ocr"),
+                              extra_health=extra_health)
         self.app = create_app(self.state)
         self.host = web.host
         self.port: int | None = None
@@ -95,6 +98,7 @@ class WebServer:
         finally:
             wasyncore.close_all(self._map)
             self._server.task_dispatcher.shutdown(cancel_pending=True, timeout=5)
+            self.state.runner.shutdown(wait=True, cancel_futures=True)
 
     def stop(self) -> None:
         """Refuse new work, close the listener and connections, join the worker threads."""

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import threading
 
 import pytest
 import requests
@@ -243,6 +244,33 @@ def test_internal_error_is_json_without_a_traceback_and_the_server_survives(engi
         assert "secret internal detail" not in response.text
         assert requests.get(url(broken, "/health"), timeout=10).status_code == 200
     assert "secret internal detail" in caplog.text  # the details go to the log instead
+
+
+class _ThreadRecordingEngine:
+    """The real engine, noting which thread each ``run`` happens on (a spy, not a stand-in)."""
+
+    def __init__(self, real) -> None:
+        self._real = real
+        self.threads: set[str] = set()
+
+    def __getattr__(self, name):
+        return getattr(self._real, name)
+
+    def run(self, data, options):
+        self.threads.add(threading.current_thread().name)
+        return self._real.run(data, options)
+
+
+def test_ocr_runs_on_the_job_threads_not_the_request_threads(engine, receipt_png):
+    # Each thread that runs ONNX Runtime keeps its own malloc arena; confining OCR to web.jobs
+    # threads is what keeps the server's RSS flat (bench/bench_web.py).
+    spy = _ThreadRecordingEngine(engine)
+    with running(spy, cache_entries=0) as server:
+        for _ in range(6):
+            assert requests.post(url(server, "/ocr"), data=receipt_png, headers={"Content-Type": "image/png"},
+                                 timeout=30).status_code == 200
+    assert spy.threads and all(name.startswith("edgeocr-ocr") for name in spy.threads), spy.threads
+    assert len(spy.threads) == 1  # web.jobs defaults to 1
 
 
 def test_a_failing_extra_health_probe_degrades_health(engine):
