@@ -193,7 +193,7 @@ class CameraSourceConfig:
     enabled: bool = False
     device: str = "0"
     interval_seconds: float = 2.0
-    min_change: float = 2.0
+    min_change: float = 0.1
     reconnect_seconds: float = 30.0
 
     def validate(self, where: str) -> None:
@@ -201,8 +201,8 @@ class CameraSourceConfig:
             raise ConfigError(f"{where}.device: must not be empty (a device index such as 0, a URL or a path)")
         if self.interval_seconds < 0:
             raise ConfigError(f"{where}.interval_seconds: must be >= 0, got {self.interval_seconds}")
-        if not 0 <= self.min_change <= 255:
-            raise ConfigError(f"{where}.min_change: must be between 0 and 255 (grey levels), got {self.min_change}")
+        if not 0 <= self.min_change <= 100:
+            raise ConfigError(f"{where}.min_change: must be between 0 and 100 (percent of the frame), got {self.min_change}")
         if self.reconnect_seconds <= 0:
             raise ConfigError(f"{where}.reconnect_seconds: must be > 0, got {self.reconnect_seconds}")
 

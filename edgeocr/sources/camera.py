@@ -27,7 +27,11 @@ from .sink import FrameSink, frame_record, utc_now_iso
 
 log = logging.getLogger("edgeocr.sources.camera")
 
-THUMB_WIDTH = 96  # enough to see a page or a changed line, small enough to ignore sensor noise
+THUMB_WIDTH = 160  # a changed character still shows; downscaling averages sensor noise away
+# A thumbnail pixel counts as changed when its grey level moved by more than this. Noise and
+# auto-exposure move every pixel a little; new text moves a few pixels a lot. (A mean difference
+# cannot tell these apart: a +8 brightness step scores higher than a page of new text.)
+CHANGED_LEVELS = 24
 FIRST_RETRY_SECONDS = 0.25
 
 
@@ -52,10 +56,11 @@ def thumbnail(frame: np.ndarray) -> np.ndarray:
 
 
 def frame_change(previous: np.ndarray | None, current: np.ndarray) -> float:
-    """Mean absolute grey-level difference (0-255) between two thumbnails; 255 when incomparable."""
+    """Percent of thumbnail pixels whose grey level changed by more than ``CHANGED_LEVELS``;
+    100 when there is nothing to compare with (first frame, new resolution)."""
     if previous is None or previous.shape != current.shape:
-        return 255.0
-    return float(cv2.absdiff(previous, current).mean())
+        return 100.0
+    return float(np.count_nonzero(cv2.absdiff(previous, current) > CHANGED_LEVELS) * 100.0 / current.size)
 
 
 class _CameraLoop:
@@ -125,7 +130,7 @@ class _CameraLoop:
         except Exception as exc:  # one bad frame must not stop the camera
             log.exception("%s: frame %d: unexpected error", self.name, self.index)
             result = error_dict("internal_error", f"{type(exc).__name__}: {exc}")
-        result["frame_change"] = round(change, 2)
+        result["frame_change"] = round(change, 3)
         encoded = None
         if self.sink.save_dir is not None:
             ok, buffer = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, 92])

@@ -17,16 +17,16 @@ import cv2
 import numpy as np
 import pytest
 
-from edgeocr.config import config_from_dict
+from edgeocr.config import CameraSourceConfig, config_from_dict
 from edgeocr.sources.camera import frame_change, run_camera_source, thumbnail
 from edgeocr.sources.sink import FrameSink
 from tests.sources.frames import HEIGHT, WIDTH, page, write_video
 
 
-def noisy(frame: np.ndarray, seed: int = 0) -> np.ndarray:
-    """The same scene with +-3 grey levels of sensor noise."""
-    jitter = np.random.default_rng(seed).integers(-3, 4, frame.shape)
-    return np.clip(frame.astype(int) + jitter, 0, 255).astype(np.uint8)
+def noisy(frame: np.ndarray, seed: int = 0, sigma: float = 4.0, brighter: float = 0.0) -> np.ndarray:
+    """The same scene with Gaussian sensor noise and, optionally, an exposure step."""
+    jitter = np.random.default_rng(seed).normal(brighter, sigma, frame.shape)
+    return np.clip(frame.astype(np.float32) + jitter, 0, 255).astype(np.uint8)
 
 
 def camera_config(device: Path | str, **camera):
@@ -44,23 +44,27 @@ def scenes() -> dict[str, np.ndarray]:
     return {text: page(text) for text in ("TOTAL 12.50", "CHANGE 7.25")}
 
 
-def test_change_measure_separates_noise_from_new_text(scenes):
+def test_change_measure_separates_noise_and_exposure_from_new_text(scenes):
     a, b = scenes["TOTAL 12.50"], scenes["CHANGE 7.25"]
-    assert frame_change(thumbnail(a), thumbnail(noisy(a))) < 0.5
-    assert frame_change(thumbnail(a), thumbnail(b)) > 2.0  # the default min_change
-    assert frame_change(None, thumbnail(a)) == 255.0
-    assert frame_change(thumbnail(a), thumbnail(cv2.resize(a, (320, 200)))) == 255.0
+    default = CameraSourceConfig().min_change
+    assert frame_change(thumbnail(a), thumbnail(noisy(a, sigma=8))) < default
+    assert frame_change(thumbnail(a), thumbnail(noisy(a, sigma=2, brighter=10))) < default
+    assert frame_change(thumbnail(a), thumbnail(b)) > 10 * default
+    # One character out of eleven changed is still a change.
+    assert frame_change(thumbnail(a), thumbnail(page("TOTAL 12.59"))) > default
+    assert frame_change(None, thumbnail(a)) == 100.0
+    assert frame_change(thumbnail(a), thumbnail(cv2.resize(a, (320, 200)))) == 100.0
 
 
 def test_unchanged_frames_are_skipped_changed_ones_read(engine, tmp_path, scenes):
     a, b = scenes["TOTAL 12.50"], scenes["CHANGE 7.25"]
-    video = write_video(tmp_path / "desk.avi", [a, a, noisy(a), b, noisy(b, 1), a])
-    stats, records = run_camera(engine, camera_config(video, interval_seconds=0, min_change=2.0))
+    video = write_video(tmp_path / "desk.avi", [a, a, noisy(a), b, noisy(b, 1, brighter=6), a])
+    stats, records = run_camera(engine, camera_config(video, interval_seconds=0))  # default min_change
     assert [r["text"] for r in records] == ["TOTAL 12.50", "CHANGE 7.25", "TOTAL 12.50"]
     assert (stats.frames_read, stats.processed, stats.skipped_unchanged, stats.outages) == (6, 3, 3, 0)
     assert [r["frame_index"] for r in records] == [0, 1, 2]
     assert all(r["source"] == f"camera:{video}" and r["captured_at"].endswith("Z") for r in records)
-    assert records[0]["frame_change"] == 255.0 and records[1]["frame_change"] > 2.0
+    assert records[0]["frame_change"] == 100.0 and records[1]["frame_change"] > 1.0
     assert records[0]["image"]["format"] == "array"
 
 

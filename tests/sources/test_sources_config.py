@@ -11,7 +11,7 @@ def test_defaults_keep_sources_off_and_print_to_stdout():
     sources = Config().sources
     assert sources == SourcesConfig()
     assert sources.stdin == StdinSourceConfig(enabled=False, mode="mjpeg", max_frame_bytes=8 * 1024 * 1024)
-    assert sources.camera == CameraSourceConfig(enabled=False, device="0", interval_seconds=2.0, min_change=2.0,
+    assert sources.camera == CameraSourceConfig(enabled=False, device="0", interval_seconds=2.0, min_change=0.1,
                                                 reconnect_seconds=30.0)
     assert sources.output == "-" and sources.save_frames_dir is None
 
@@ -34,7 +34,8 @@ def test_values_are_read_from_yaml(tmp_path):
     ({"camera": {"device": " "}}, "sources.camera.device"),
     ({"camera": {"device": 0}}, "sources.camera.device"),  # quoted in YAML: "0"
     ({"camera": {"interval_seconds": -1}}, "sources.camera.interval_seconds"),
-    ({"camera": {"min_change": 300}}, "sources.camera.min_change"),
+    ({"camera": {"min_change": 101}}, "sources.camera.min_change"),
+    ({"camera": {"min_change": -1}}, "sources.camera.min_change"),
     ({"camera": {"reconnect_seconds": 0}}, "sources.camera.reconnect_seconds"),
     ({"camera": {"fps": 5}}, "sources.camera.fps"),
     ({"output": ""}, "sources.output"),
