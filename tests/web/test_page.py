@@ -111,6 +111,41 @@ def test_the_token_field_appears_only_when_the_server_needs_one(engine, page, in
         assert page.is_hidden("#token-row")
 
 
+# Builds a File from base64 in the page and fires the event the user's gesture would fire.
+_DISPATCH = """([kind, b64]) => {
+    const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+    const transfer = new DataTransfer();
+    transfer.items.add(new File([bytes], "page.png", { type: "image/png" }));
+    const event = kind === "drop"
+        ? new DragEvent("drop", { dataTransfer: transfer, bubbles: true, cancelable: true })
+        : new ClipboardEvent("paste", { clipboardData: transfer, bubbles: true, cancelable: true });
+    (kind === "drop" ? document.getElementById("drop") : document).dispatchEvent(event);
+}"""
+
+
+def test_drop_and_paste_read_the_image_and_copy_all_copies_the_text(engine, browser):
+    import base64
+
+    context = browser.new_context()
+    context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page = context.new_page()
+    try:
+        with running(engine) as server:
+            page.goto(url(server, "/"))
+            dropped = base64.b64encode(encode(render_lines(["DROPPED 42"]))).decode()
+            page.evaluate(_DISPATCH, ["drop", dropped])
+            page.wait_for_function("document.querySelector('#lines li .text')?.textContent === 'DROPPED 42'")
+            pasted = base64.b64encode(encode(render_lines(["PASTED 7", "TWO LINES"]))).decode()
+            page.evaluate(_DISPATCH, ["paste", pasted])
+            page.wait_for_function("document.querySelectorAll('#lines li .text').length === 2")
+            assert page.locator("#lines li .text").all_inner_texts() == ["PASTED 7", "TWO LINES"]
+            page.click("#copy")
+            page.wait_for_function("document.getElementById('copy').textContent === 'Copied'")
+            assert page.evaluate("navigator.clipboard.readText()") == "PASTED 7\nTWO LINES"
+    finally:
+        context.close()
+
+
 def _size(path: Path) -> tuple[int, int]:
     from PIL import Image
 
