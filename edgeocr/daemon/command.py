@@ -85,7 +85,6 @@ def _start_extras(service: Any, config: Config, stop_event: threading.Event) -> 
         from ..web.server import WebServer
         web = WebServer(service.engine, config, extra_health=service.health)
         web.start()
-        log.info("web server listening on %s:%s", getattr(web_config, "host", "?"), getattr(web_config, "port", "?"))
     return threads, web
 
 

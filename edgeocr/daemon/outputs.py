@@ -119,10 +119,10 @@ class Outputs:
 
     def write_success(self, rel: str, dest: str, document: dict[str, Any]) -> Path:
         image, sidecar = self.success_paths(dest)
-        atomic_write(sidecar, dumps(document))
-        if self.write_text:
+        if self.write_text:  # before the sidecar: consumers take the JSON as "this one is complete"
             text = document.get("text") or ""
             atomic_write(Path(str(image) + TEXT_SUFFIX), (text + "\n" if text else "").encode("utf-8"))
+        atomic_write(sidecar, dumps(document))
         if self.mode == "move":
             move_file(self.inbox / rel, image)
         return sidecar

@@ -152,6 +152,8 @@ class Service:
     def _recover(self) -> None:
         """Rows a crash left 'processing' whose file already left the inbox: finished, or gone."""
         for entry in self.journal.active():
+            if entry.dest:
+                self._remove_temporaries(entry.dest)
             if os.path.lexists(self.inbox / entry.rel):
                 continue  # the scan finds it; claim resumes into the recorded destination
             if entry.dest and entry.dest.startswith("processed:"):
@@ -165,6 +167,23 @@ class Service:
                     continue
             log.warning("%s left the inbox while the daemon was down; forgetting it", entry.rel)
             self.journal.forget(entry.rel)
+
+    def _remove_temporaries(self, dest: str) -> None:
+        """Temp files a kill -9 left mid-write beside this job's destination (never anything else)."""
+        kind, rel = dest.split(":", 1)
+        image = self.outputs.success_paths(rel)[0] if kind == "processed" else self.folders["failed"] / rel
+        try:
+            names = os.listdir(image.parent)
+        except OSError:
+            return
+        prefixes = tuple(f".{image.name}{suffix}." for suffix in (".json", ".txt", ".error.json"))
+        for name in names:
+            if (name.startswith(prefixes) and name.endswith(".tmp")) or name == f".{image.name}.moving.tmp":
+                try:
+                    os.unlink(image.parent / name)
+                    log.info("removed %s, left by an interrupted write", image.parent / name)
+                except OSError:
+                    pass
 
     # -- dispatching ----------------------------------------------------------------------------
 

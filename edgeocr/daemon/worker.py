@@ -170,7 +170,7 @@ class Processor:
         dest = entry.dest[len("failed:"):] if entry.dest and entry.dest.startswith("failed:") else None
         if dest is None:
             dest = folders.choose_dest(folders.failed, rel)
-            self.journal.set_dest(rel, "failed:" + dest, sha)
+        self.journal.set_dest(rel, "failed:" + dest, sha)
         history = list(entry.errors) + [{"at": iso(time.time()), "attempt": entry.attempts, "code": code,
                                          "message": message}]
         report = {"success": False, "error": {"code": code, "message": message}, "source": rel,

@@ -1,0 +1,162 @@
+"""The folder service in-process (real inbox, real inotify, real engine, real filesystems)."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.daemon.conftest import SAMPLES, files_under, read_json, wait_for
+
+
+@pytest.fixture
+def tmpfs():
+    """Mount a real tmpfs (tests run as root here and in CI); unmounted at teardown."""
+    mounted: list[Path] = []
+
+    def mount(path: Path, size: str = "1m") -> Path:
+        path.mkdir(parents=True, exist_ok=True)
+        result = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
+                                capture_output=True, text=True)
+        if result.returncode != 0:
+            pytest.skip(f"cannot mount a tmpfs here: {result.stderr.strip()}")
+        mounted.append(path)
+        return path
+
+    yield mount
+    for path in reversed(mounted):
+        subprocess.run(["umount", "-l", str(path)], check=False)
+
+
+def test_a_file_written_in_chunks_is_taken_once_whole(tmp_path, daemon, images):
+    service = daemon(settle_seconds=0.8)
+    data = images["total"]
+    target = tmp_path / "inbox" / "slow.png"
+    chunks = [data[i:i + len(data) // 8 + 1] for i in range(0, len(data), len(data) // 8 + 1)]
+    with open(target, "wb") as handle:  # ~2.5 s of writing, gaps shorter than the settle time
+        for chunk in chunks:
+            handle.write(chunk)
+            handle.flush()
+            time.sleep(0.3)
+            assert not (tmp_path / "processed" / "slow.png.json").exists()
+    assert wait_for(lambda: (tmp_path / "processed" / "slow.png.json").exists())
+    sidecar = read_json(tmp_path / "processed" / "slow.png.json")
+    assert sidecar["text"] == SAMPLES["total"][0] and sidecar["attempts"] == 1
+    assert (tmp_path / "processed" / "slow.png").read_bytes() == data
+    assert files_under(tmp_path / "failed") == []
+    assert wait_for(lambda: service.health()["processed"] == 1)  # counted just after the move
+
+
+def test_a_burst_of_500_files_each_once(tmp_path, daemon, images):
+    service = daemon(settle_seconds=0.2, workers=2, queue_size=16)
+    names = list(SAMPLES)
+    expected = {}
+    for i in range(500):
+        name = names[i % len(names)]
+        rel = f"batch{i % 5}/{i:03d}-{name}.png"  # subfolders are mirrored
+        (tmp_path / "inbox" / rel).parent.mkdir(parents=True, exist_ok=True)
+        temp = tmp_path / "inbox" / f".{i}.part"  # the maildir way: write hidden, rename in
+        temp.write_bytes(images[name])
+        os.rename(temp, tmp_path / "inbox" / rel)
+        expected[rel] = SAMPLES[name][0]
+    assert wait_for(lambda: service.health()["processed"] >= 500, timeout=90)
+    assert wait_for(lambda: files_under(tmp_path / "inbox") == [], timeout=10)
+    produced = files_under(tmp_path / "processed")
+    assert produced == sorted([*expected, *(rel + ".json" for rel in expected)])  # no duplicates, no extras
+    for rel, text in list(expected.items())[::25]:
+        assert read_json(tmp_path / "processed" / (rel + ".json"))["text"] == text
+    assert files_under(tmp_path / "failed") == []
+    assert service.health()["processed"] == 500 and service.health()["cache_hits"] >= 500 - 2 * len(SAMPLES)
+
+
+def test_junk_names_stay_untouched(tmp_path, daemon, images):
+    service = daemon()
+    junk = ["a.png.part", "b.tmp", "c.png~", ".hidden.png", "Thumbs.db", "@eaDir/x.png", "~$d.png"]
+    for rel in junk:
+        (tmp_path / "inbox" / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "inbox" / rel).write_bytes(images["cash"])
+    (tmp_path / "inbox" / "real.png").write_bytes(images["cash"])
+    assert wait_for(lambda: (tmp_path / "processed" / "real.png.json").exists())
+    time.sleep(0.5)  # give a wrongly taken junk file the time to show up
+    assert files_under(tmp_path / "inbox") == sorted(junk)
+    assert files_under(tmp_path / "failed") == []
+    assert service.health()["processed"] == 1
+
+
+def test_in_place_mode_writes_beside_and_redoes_only_changed_files(tmp_path, daemon, images):
+    service = daemon(mode="in-place", write_text=True)
+    inbox = tmp_path / "inbox"
+    (inbox / "shop").mkdir()
+    (inbox / "shop" / "a.png").write_bytes(images["milk"])
+    assert wait_for(lambda: (inbox / "shop" / "a.png.json").exists())
+    assert read_json(inbox / "shop" / "a.png.json")["text"] == SAMPLES["milk"][0]
+    assert (inbox / "shop" / "a.png.txt").read_text() == SAMPLES["milk"][0] + "\n"
+    assert (inbox / "shop" / "a.png").read_bytes() == images["milk"]  # the image stays
+    service._rescan_now.set()  # a rescan must not redo it (nor read our sidecars as inputs)
+    time.sleep(1.0)
+    assert service.health()["processed"] == 1 and files_under(tmp_path / "failed") == []
+    (inbox / "shop" / "a.png").write_bytes(images["bread"])  # replaced: read again
+    assert wait_for(lambda: read_json(inbox / "shop" / "a.png.json")["text"] == SAMPLES["bread"][0])
+    assert wait_for(lambda: service.health()["processed"] == 2)
+
+
+def test_disk_full_on_a_real_tiny_filesystem_retries_and_loses_nothing(tmp_path, daemon, images, tmpfs):
+    # A real ENOSPC: processed/ is a 256 KiB tmpfs filled up before the file arrives.
+    processed = tmpfs(tmp_path / "processed", "256k")
+    filler = processed / "filler"
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT)
+    try:
+        while True:
+            os.write(fd, b"\0" * 4096)
+    except OSError:
+        pass  # full
+    finally:
+        os.close(fd)
+    service = daemon(retry_base_seconds=0.3, retry_max_seconds=0.5, max_attempts=50)
+    (tmp_path / "inbox" / "a.png").write_bytes(images["total"])
+    assert wait_for(lambda: service.journal.get("a.png") is not None and service.journal.get("a.png").errors)
+    entry = service.journal.get("a.png")
+    assert "ENOSPC" in entry.errors[0]["message"]
+    assert (tmp_path / "inbox" / "a.png").read_bytes() == images["total"]
+    assert not any(name.endswith(".json") for name in os.listdir(processed))  # no partial sidecar
+    filler.unlink()  # space comes back
+    assert wait_for(lambda: (processed / "a.png.json").exists(), timeout=15)
+    assert read_json(processed / "a.png.json")["text"] == SAMPLES["total"][0]
+    assert (processed / "a.png").read_bytes() == images["total"]
+
+
+def test_read_only_inbox_keeps_files_and_recovers(tmp_path, daemon, images, tmpfs):
+    # A real read-only filesystem: the inbox is a tmpfs remounted ro (root ignores mode bits).
+    inbox = tmpfs(tmp_path / "inbox", "4m")
+    (inbox / "a.png").write_bytes(images["cash"])
+    subprocess.run(["mount", "-o", "remount,ro", str(inbox)], check=True)
+    service = daemon(retry_base_seconds=0.3, retry_max_seconds=0.5, max_attempts=50)
+    assert wait_for(lambda: service.journal.get("a.png") is not None and service.journal.get("a.png").errors)
+    assert "EROFS" in service.journal.get("a.png").errors[0]["message"]
+    assert (inbox / "a.png").read_bytes() == images["cash"]
+    subprocess.run(["mount", "-o", "remount,rw", str(inbox)], check=True)
+    assert wait_for(lambda: files_under(inbox) == [], timeout=15)
+    assert read_json(tmp_path / "processed" / "a.png.json")["text"] == SAMPLES["cash"][0]
+    assert files_under(tmp_path / "processed") == ["a.png", "a.png.json"]
+
+
+def test_outputs_inside_the_inbox_are_refused(tmp_path, engine):
+    from edgeocr.config import config_from_dict
+    from edgeocr.daemon.service import Service
+    from edgeocr.errors import ConfigError
+
+    config = config_from_dict({"daemon": {"inbox": str(tmp_path / "in"), "processed": str(tmp_path / "in" / "done"),
+                                          "failed": str(tmp_path / "failed"), "state_dir": str(tmp_path / "s")}}, "x.yaml")
+    with pytest.raises(ConfigError, match=r"x.yaml: daemon.processed: .* inside daemon.inbox"):
+        Service(config, engine=engine)
+
+
+def test_polling_observer_sees_new_files(tmp_path, daemon, images):
+    service = daemon(observer="polling", poll_interval_seconds=0.2, rescan_seconds=600)
+    time.sleep(0.3)  # after the start-up scan: only the observer can report this file
+    (tmp_path / "inbox" / "late.png").write_bytes(images["bread"])
+    assert wait_for(lambda: (tmp_path / "processed" / "late.png.json").exists())
+    assert service.health()["healthy"]
