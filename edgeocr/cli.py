@@ -178,6 +178,14 @@ def _cmd_stream(args: argparse.Namespace, stdin: BinaryIO, stdout: TextIO) -> in
         with FrameSink(config.sources.output, config.sources.save_frames_dir,
                        stdout if config.sources.output == "-" else None) as sink:
             return run_stdin_source(engine, config, stop, stdin, sink)
+    except BrokenPipeError:
+        # The reader went away (`| head -1`): it has what it wanted. Point stdout at /dev/null so
+        # the interpreter's last flush does not fail with a second traceback.
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
+        return EXIT_OK
     finally:
         signal.signal(signal.SIGTERM, previous)
 

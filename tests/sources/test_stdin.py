@@ -175,3 +175,23 @@ def test_subprocess_stops_on_sigterm_while_the_pipe_stays_open():
         process.wait()
         for pipe in (process.stdin, process.stdout, process.stderr):
             pipe.close()
+
+
+def test_subprocess_ends_quietly_when_the_reader_goes_away():
+    # `edgeocr stream | head -1`: after the first line nobody reads stdout any more.
+    process = _stream_process()
+    try:
+        process.stdin.write(jpeg("HELLO WORLD 1"))
+        process.stdin.flush()
+        assert json.loads(process.stdout.readline())["text"] == "HELLO WORLD 1"
+        process.stdout.close()
+        process.stdin.write(jpeg("RECEIPT 2.50") + jpeg("TOTAL 12.50"))
+        process.stdin.close()
+        status = process.wait(timeout=60)
+        stderr = process.stderr.read().decode()
+    finally:
+        process.kill()
+        process.wait()
+        process.stderr.close()
+    assert status == 0, stderr
+    assert "Traceback" not in stderr, stderr
