@@ -1,8 +1,10 @@
-"""The camera source on real video files.
+"""The camera source on real video files and a real MJPEG-over-HTTP stream.
 
-There is no camera on the test machines. OpenCV's ``VideoCapture`` opens a video file through
-the same interface as a device or a stream URL, so these tests write MJPG .avi files of rendered
-text frames with ``cv2.VideoWriter`` and point the source at them; the engine is the real one.
+There is no camera on the test machines. OpenCV's ``VideoCapture`` opens a video file or a
+stream URL through the same interface as a device, so these tests write MJPG .avi files of
+rendered text frames with ``cv2.VideoWriter``, or serve frames the way IP cameras do
+(multipart/x-mixed-replace over HTTP on 127.0.0.1), and point the source at them; the engine is
+the real one.
 """
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import json
 import os
 import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import cv2
@@ -20,7 +23,7 @@ import pytest
 from edgeocr.config import CameraSourceConfig, config_from_dict
 from edgeocr.sources.camera import frame_change, run_camera_source, thumbnail
 from edgeocr.sources.sink import FrameSink
-from tests.sources.frames import HEIGHT, WIDTH, page, write_video
+from tests.sources.frames import HEIGHT, WIDTH, jpeg, page, write_video
 
 
 def noisy(frame: np.ndarray, seed: int = 0, sigma: float = 4.0, brighter: float = 0.0) -> np.ndarray:
@@ -143,3 +146,58 @@ def test_stop_event_ends_the_retry_loop_promptly(engine, tmp_path):
     assert not thread.is_alive()
     assert time.monotonic() - started < 2
     assert [json.loads(line)["error"]["code"] for line in out.getvalue().splitlines()] == ["source_unavailable"]
+
+
+class CameraStreamHandler(BaseHTTPRequestHandler):
+    """An IP camera's MJPEG stream; ``server.sessions[n]`` is what the n-th connection gets:
+    a list of JPEG frames (then the camera drops the connection) or None (503, camera busy)."""
+
+    def log_message(self, *args) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        sessions = self.server.sessions
+        frames = sessions.pop(0) if sessions else None
+        if frames is None:
+            self.send_error(503)
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "multipart/x-mixed-replace;boundary=frame")
+        self.end_headers()
+        for frame in frames:
+            self.wfile.write(b"--frame\r\nContent-Type: image/jpeg\r\nContent-Length: %d\r\n\r\n" % len(frame))
+            self.wfile.write(frame + b"\r\n")
+            self.wfile.flush()
+            time.sleep(0.05)
+
+
+def test_stream_url_that_drops_is_reopened(engine):
+    server = ThreadingHTTPServer(("127.0.0.1", 0), CameraStreamHandler)
+    server.sessions = [[jpeg("TOTAL 12.50"), jpeg("TOTAL 12.50"), jpeg("CHANGE 7.25")], None, None,
+                       [jpeg("INVOICE 9981")]]
+    serving = threading.Thread(target=server.serve_forever)
+    serving.start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/stream.mjpg"
+    out = io.StringIO()
+    stop = threading.Event()
+    config = camera_config(url, interval_seconds=0, reconnect_seconds=0.2)
+    source = threading.Thread(target=run_camera_source, args=(engine, config, stop, FrameSink(stream=out)))
+    source.start()
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and "INVOICE 9981" not in out.getvalue():
+            time.sleep(0.1)
+    finally:
+        stop.set()
+        source.join(timeout=30)
+        server.shutdown()
+        serving.join(timeout=10)
+        server.server_close()
+    assert not source.is_alive()
+    records = [json.loads(line) for line in out.getvalue().splitlines()]
+    seen = [r["text"] if r["success"] else r["error"]["code"] for r in records]
+    # The repeated frame is skipped; the dropped connection is one outage however many 503s
+    # follow; the camera's next session is read.
+    assert seen[:4] == ["TOTAL 12.50", "CHANGE 7.25", "source_unavailable", "INVOICE 9981"], seen
+    assert "stopped delivering frames" in records[2]["error"]["message"]
+    assert all(r["source"] == f"camera:{url}" for r in records)
