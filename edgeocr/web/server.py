@@ -76,6 +76,9 @@ class WebServer:
 
     def start(self) -> None:
         web = self.config.web
+        # waitress warns for every request that waits for a thread; under a burst that floods the
+        # journal with what edgeocr_queue_depth and the 503 count in /metrics already say.
+        logging.getLogger("waitress.queue").setLevel(logging.ERROR)
         self._server = create_server(
             self.app, map=self._map, host=web.host, port=web.port, threads=web.threads,
             max_request_body_size=web.max_body_bytes, channel_timeout=web.channel_timeout_seconds,

@@ -11,6 +11,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.rendering import encode, render_lines
 from tests.web.conftest import running, url
@@ -107,10 +108,11 @@ def test_the_token_field_appears_only_when_the_server_needs_one(engine, page, in
         assert page.evaluate("localStorage.getItem('edgeocr.token')") == token
     with running(engine) as open_server:
         page.goto(url(open_server, "/"))
-        page.wait_for_function("document.getElementById('status').textContent.includes('en-latin-v1')")
+        expect(page.locator("#status")).to_contain_text("en-latin-v1")
         assert page.is_hidden("#token-row")
 
 
+# (Waits use expect(), not wait_for_function: that one evals a string, which the page's CSP forbids.)
 # Builds a File from base64 in the page and fires the event the user's gesture would fire.
 _DISPATCH = """([kind, b64]) => {
     const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
@@ -134,13 +136,12 @@ def test_drop_and_paste_read_the_image_and_copy_all_copies_the_text(engine, brow
             page.goto(url(server, "/"))
             dropped = base64.b64encode(encode(render_lines(["DROPPED 42"]))).decode()
             page.evaluate(_DISPATCH, ["drop", dropped])
-            page.wait_for_function("document.querySelector('#lines li .text')?.textContent === 'DROPPED 42'")
+            expect(page.locator("#lines li .text")).to_have_text(["DROPPED 42"])
             pasted = base64.b64encode(encode(render_lines(["PASTED 7", "TWO LINES"]))).decode()
             page.evaluate(_DISPATCH, ["paste", pasted])
-            page.wait_for_function("document.querySelectorAll('#lines li .text').length === 2")
-            assert page.locator("#lines li .text").all_inner_texts() == ["PASTED 7", "TWO LINES"]
+            expect(page.locator("#lines li .text")).to_have_text(["PASTED 7", "TWO LINES"])
             page.click("#copy")
-            page.wait_for_function("document.getElementById('copy').textContent === 'Copied'")
+            expect(page.locator("#copy")).to_have_text("Copied")
             assert page.evaluate("navigator.clipboard.readText()") == "PASTED 7\nTWO LINES"
     finally:
         context.close()
