@@ -7,6 +7,7 @@ thread, and it refuses bodies over ``max_request_body_size``, chunked ones inclu
 """
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
 import signal
@@ -53,6 +54,13 @@ class _JsonErrorChannel(HTTPChannel):
     error_task_class = _JsonErrorTask
 
 
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
 class WebServer:
     """``start()`` binds and serves in the background; ``stop()`` closes and joins every thread."""
 
@@ -91,6 +99,9 @@ class WebServer:
         self._thread = threading.Thread(target=self._loop, name="edgeocr-web", daemon=False)
         self._thread.start()
         log.info("web: listening on http://%s:%s/", self.host, self.port)
+        if web.token is None and not _is_loopback(web.host):
+            log.warning("web: %s is reachable from the network and web.token is not set: anyone who can "
+                        "reach it can use the OCR API", web.host)
 
     def _loop(self) -> None:
         try:

@@ -155,3 +155,13 @@ def test_stop_is_prompt_joins_threads_and_frees_the_port(engine):
         raise AssertionError("the port still accepts connections after stop()")
     except OSError:
         pass
+
+
+def test_listening_beyond_loopback_without_a_token_is_warned_about(engine, caplog):
+    with running(engine, host="0.0.0.0") as exposed:
+        assert requests.get(f"http://127.0.0.1:{exposed.port}/health", timeout=10).status_code == 200
+    assert "web.token is not set" in caplog.text
+    caplog.clear()
+    with running(engine):
+        pass
+    assert "web.token is not set" not in caplog.text
