@@ -143,6 +143,8 @@ def test_image_runs_non_root_with_volumes_health_and_a_valid_command():
         [health] = args_of(path, "HEALTHCHECK")
         assert f"http://127.0.0.1:{defaults.web.port}/health" in health and "urllib" in health
         assert all("--no-cache-dir" in run for run in args_of(path, "RUN") if "pip install" in run)
+        # OpenCV reads its own pixel cap once at import; it must not be looser than ours.
+        assert f"OPENCV_IO_MAX_IMAGE_PIXELS={defaults.engine.max_pixels}" in " ".join(args_of(path, "ENV"))
         [entrypoint], [command] = args_of(path, "ENTRYPOINT"), args_of(path, "CMD")
         argv = words(entrypoint) + words(command)
         assert argv[:2] == ["edgeocr", "run"]
@@ -227,6 +229,7 @@ def test_unit_has_the_promised_settings():
     for key, value in expected.items():
         assert settings.get(key) == [value], key
     assert "WatchdogSec" in settings and "MemoryMax" in settings
+    assert f"OPENCV_IO_MAX_IMAGE_PIXELS={Config().engine.max_pixels}" in settings["Environment"]
     [exec_start] = settings["ExecStart"]
     assert shlex.split(exec_start)[1:] == ["run", "--config", "/etc/edgeocr/edgeocr.yaml"]
     # Writable are exactly the folders of the shipped config.
