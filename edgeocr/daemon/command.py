@@ -120,7 +120,7 @@ def serve(config: Config, config_loader: Callable[[], Config] | None, with_extra
                 else:
                     log.error("a daemon thread died; withholding the watchdog keep-alive so systemd restarts us")
                 next_ping = time.monotonic() + interval
-            time.sleep(0.2)
+            time.sleep(0.25)  # a signal's flag is acted on within this long
     finally:
         notify("STOPPING=1")
         log.info("stopping: finishing the files in hand, the rest stay in the inbox")

@@ -56,8 +56,8 @@ def resolve_folders(config: Config) -> dict[str, Path]:
 class _Hints:
     """watchdog handler: only records paths. Any exception here would kill the observer thread."""
 
-    def __init__(self, sink: "queue.SimpleQueue[str]") -> None:
-        self.sink = sink
+    def __init__(self, sink: "queue.SimpleQueue[str]", wake: threading.Event) -> None:
+        self.sink, self.wake = sink, wake
 
     def dispatch(self, event: Any) -> None:
         try:
@@ -67,6 +67,7 @@ class _Hints:
             dest = getattr(event, "dest_path", "")
             if dest:
                 self.sink.put(os.fsdecode(dest))
+            self.wake.set()
         except Exception:  # pragma: no cover - defensive
             log.exception("observer event dropped (the rescan will find the file)")
 
@@ -97,6 +98,7 @@ class Service:
         self._waiting: deque[str] = deque()     # settled, but the queue was full
         self._stop = threading.Event()
         self._rescan_now = threading.Event()
+        self._wake = threading.Event()  # an event arrived, or stop/rescan was asked for
         self._observer: Any = None
         self._dispatcher = threading.Thread(target=self._dispatch_loop, name="edgeocr-inbox", daemon=True)
         self.ready = threading.Event()
@@ -112,6 +114,7 @@ class Service:
     def stop(self, timeout: float = 10.0) -> bool:
         """Finish the files in hand, leave the rest in the inbox. True if all threads ended."""
         self._stop.set()
+        self._wake.set()
         if self._observer is not None:
             self._observer.stop()
         if self._dispatcher.is_alive():
@@ -137,13 +140,13 @@ class Service:
             from watchdog.observers import Observer
             observer = Observer()
         try:
-            observer.schedule(_Hints(self._hints), str(self.inbox), recursive=True)
+            observer.schedule(_Hints(self._hints, self._wake), str(self.inbox), recursive=True)
             observer.start()
         except OSError as exc:
             # inotify watch/instance limits (fs.inotify.max_user_watches): polling still works.
             log.error("inotify unavailable (%s); falling back to polling every %.1f s", exc, daemon.poll_interval_seconds)
             observer = PollingObserver(timeout=daemon.poll_interval_seconds)
-            observer.schedule(_Hints(self._hints), str(self.inbox), recursive=True)
+            observer.schedule(_Hints(self._hints, self._wake), str(self.inbox), recursive=True)
             observer.start()
         self._observer = observer
         log.info("watching %s (%s, settle %.1f s, rescan every %.0f s, %d worker(s), mode %s)", self.inbox,
@@ -229,6 +232,7 @@ class Service:
             self._in_flight.discard(rel)
             if outcome == RETRY:
                 self._deferred[rel] = due
+                self._wake.set()  # so the dispatcher's sleep ends in time for the retry
         if outcome == GONE:
             log.info("%s vanished before it was read", rel)
 
@@ -275,8 +279,21 @@ class Service:
             if not announced:
                 announced = True
                 self.ready.set()  # the start-up scan has run and the observer is up
-            settle = self.config.daemon.settle_seconds
-            self._stop.wait(min(0.5, max(0.05, settle / 4)))
+            self._wake.wait(self._idle_wait(next_rescan))
+            self._wake.clear()
+
+    def _idle_wait(self, next_rescan: float) -> float:
+        """Tick often while files settle; otherwise sleep until an event, a rescan or a retry is due
+        (a Pi idles at ~0 % CPU)."""
+        with self._lock:
+            busy = bool(self._waiting)
+            next_retry = min(self._deferred.values(), default=None)
+        if busy or len(self.tracker):
+            return min(0.5, max(0.05, self.config.daemon.settle_seconds / 4))
+        wait = next_rescan - time.monotonic()
+        if next_retry is not None:
+            wait = min(wait, next_retry - time.time())
+        return min(max(0.05, wait), 5.0)
 
     # -- reload and health ------------------------------------------------------------------------
 
@@ -311,6 +328,7 @@ class Service:
         self.tracker.settle_seconds = new.daemon.settle_seconds
         self.outputs.write_text = new.daemon.write_text
         self._rescan_now.set()
+        self._wake.set()
         log.info("SIGHUP: config reloaded from %s", new.source)
         return True
 

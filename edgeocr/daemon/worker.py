@@ -243,7 +243,7 @@ class WorkerPool:
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                rel = self.queue.get(timeout=0.2)
+                rel = self.queue.get(timeout=0.5)
             except queue.Empty:
                 continue
             if self._stop.is_set():

@@ -42,7 +42,7 @@ def test_a_file_written_in_chunks_is_taken_once_whole(tmp_path, daemon, images):
             handle.flush()
             time.sleep(0.3)
             assert not (tmp_path / "processed" / "slow.png.json").exists()
-    assert wait_for(lambda: (tmp_path / "processed" / "slow.png.json").exists())
+    assert wait_for(lambda: (tmp_path / "processed" / "slow.png").exists())  # moved after the sidecar
     sidecar = read_json(tmp_path / "processed" / "slow.png.json")
     assert sidecar["text"] == SAMPLES["total"][0] and sidecar["attempts"] == 1
     assert (tmp_path / "processed" / "slow.png").read_bytes() == data
@@ -123,7 +123,7 @@ def test_disk_full_on_a_real_tiny_filesystem_retries_and_loses_nothing(tmp_path,
     assert (tmp_path / "inbox" / "a.png").read_bytes() == images["total"]
     assert not any(name.endswith(".json") for name in os.listdir(processed))  # no partial sidecar
     filler.unlink()  # space comes back
-    assert wait_for(lambda: (processed / "a.png.json").exists(), timeout=15)
+    assert wait_for(lambda: (processed / "a.png").exists(), timeout=15)  # moved after the sidecar
     assert read_json(processed / "a.png.json")["text"] == SAMPLES["total"][0]
     assert (processed / "a.png").read_bytes() == images["total"]
 
