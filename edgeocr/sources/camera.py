@@ -43,9 +43,17 @@ class CameraStats:
     outages: int = 0
 
 
+# A network camera that stalls without closing the connection would otherwise block a read for
+# FFmpeg's default 30 s; after this long without a frame it counts as gone and is reopened.
+STREAM_OPEN_TIMEOUT_MS = 15_000
+STREAM_READ_TIMEOUT_MS = 10_000
+
+
 def open_capture(device: str) -> cv2.VideoCapture:
-    target: int | str = int(device) if device.strip().isdigit() else device
-    return cv2.VideoCapture(target)
+    if device.strip().isdigit():
+        return cv2.VideoCapture(int(device))  # V4L2 has its own read timeout
+    return cv2.VideoCapture(device, cv2.CAP_ANY, [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, STREAM_OPEN_TIMEOUT_MS,
+                                                  cv2.CAP_PROP_READ_TIMEOUT_MSEC, STREAM_READ_TIMEOUT_MS])
 
 
 def thumbnail(frame: np.ndarray) -> np.ndarray:

@@ -21,6 +21,7 @@ import numpy as np
 import pytest
 
 from edgeocr.config import CameraSourceConfig, config_from_dict
+import edgeocr.sources.camera as camera_module
 from edgeocr.sources.camera import frame_change, run_camera_source, thumbnail
 from edgeocr.sources.sink import FrameSink
 from tests.sources.frames import HEIGHT, WIDTH, jpeg, page, write_video
@@ -150,7 +151,8 @@ def test_stop_event_ends_the_retry_loop_promptly(engine, tmp_path):
 
 class CameraStreamHandler(BaseHTTPRequestHandler):
     """An IP camera's MJPEG stream; ``server.sessions[n]`` is what the n-th connection gets:
-    a list of JPEG frames (then the camera drops the connection) or None (503, camera busy)."""
+    a list of JPEG frames (then the camera drops the connection, or with ``server.stall`` set
+    keeps it open and sends nothing more) or None (503, camera busy)."""
 
     def log_message(self, *args) -> None:
         pass
@@ -169,6 +171,8 @@ class CameraStreamHandler(BaseHTTPRequestHandler):
             self.wfile.write(frame + b"\r\n")
             self.wfile.flush()
             time.sleep(0.05)
+        if getattr(self.server, "stall", None) is not None:
+            self.server.stall.wait(30)
 
 
 def test_stream_url_that_drops_is_reopened(engine):
@@ -201,3 +205,38 @@ def test_stream_url_that_drops_is_reopened(engine):
     assert seen[:4] == ["TOTAL 12.50", "CHANGE 7.25", "source_unavailable", "INVOICE 9981"], seen
     assert "stopped delivering frames" in records[2]["error"]["message"]
     assert all(r["source"] == f"camera:{url}" for r in records)
+
+
+def test_stalled_stream_times_out_and_is_reopened(engine, monkeypatch):
+    # The camera keeps the connection open but sends nothing: after the read timeout (shortened
+    # here from 10 s) the source gives up on it and opens a new connection.
+    monkeypatch.setattr(camera_module, "STREAM_READ_TIMEOUT_MS", 1000)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), CameraStreamHandler)
+    server.daemon_threads = True
+    server.stall = threading.Event()
+    server.sessions = [[jpeg("TOTAL 12.50")], [jpeg("CHANGE 7.25")]]
+    serving = threading.Thread(target=server.serve_forever)
+    serving.start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/stream.mjpg"
+    out = io.StringIO()
+    stop = threading.Event()
+    source = threading.Thread(target=run_camera_source, args=(engine, camera_config(url, interval_seconds=0,
+                              reconnect_seconds=0.2), stop, FrameSink(stream=out)))
+    started = time.monotonic()
+    source.start()
+    try:
+        deadline = started + 30
+        while time.monotonic() < deadline and "CHANGE 7.25" not in out.getvalue():
+            time.sleep(0.1)
+        took = time.monotonic() - started
+    finally:
+        stop.set()
+        server.stall.set()
+        source.join(timeout=30)
+        server.shutdown()
+        serving.join(timeout=10)
+        server.server_close()
+    assert not source.is_alive()
+    seen = [r["text"] if r["success"] else r["error"]["code"] for r in map(json.loads, out.getvalue().splitlines())]
+    assert seen[:3] == ["TOTAL 12.50", "source_unavailable", "CHANGE 7.25"], seen
+    assert 1.0 <= took < 15
