@@ -43,6 +43,8 @@ class RenderedLines(Dataset):
             if font_covers(font, text):
                 break
             font = rng.choice(self.fonts)
+        else:
+            text, font = self._drawable(text, rng)
         strength = 0.0 if rng.random() < self.clean_share else rng.uniform(0.3, 1.0)
         image = render_line(text, font, rng, self.height, Degradation(strength))
         while image.shape[1] > self.max_width and len(text) > 1:
@@ -50,6 +52,19 @@ class RenderedLines(Dataset):
             text = text[: len(text) * 3 // 4].strip() or text[0]
             image = render_line(text, font, rng, self.height, Degradation(strength))
         return image, text
+
+    def _drawable(self, text: str, rng: random.Random) -> tuple[str, object]:
+        """A font that draws ``text``; failing any, the characters the chosen font can draw.
+
+        Hanzi lines drawn at random often land on a Latin-only font (and Droid Sans Fallback has
+        no Latin at all), so pick among the fonts that cover the line rather than retry blindly.
+        """
+        covering = [f for f in self.fonts if font_covers(f, text)]
+        if covering:
+            return text, rng.choice(covering)
+        font = rng.choice(self.fonts)
+        kept = "".join(ch for ch in text if font_covers(font, ch)).strip()
+        return (kept or "0"), font
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
         image, text = self.sample(index)

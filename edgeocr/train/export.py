@@ -68,8 +68,19 @@ class LineCalibration:
         self._iter = None
 
 
+HEAD_MODES = ("static", "dynamic", "fp32")
+
+
 def quantize_int8(fp32_path: Path, int8_path: Path, calibration_lines: list[np.ndarray], reduce_range: bool = True,
-                  quantize_lstm: bool = True) -> Path:
+                  quantize_lstm: bool = True, head: str = "static") -> Path:
+    """Convolutions always static QDQ per channel; the output layer (MatMul/Gemm) as ``head`` says.
+
+    ``head="static"`` calibrates the output layer with the convolutions, ``"dynamic"`` quantizes
+    its activations at run time (no calibration error on the LSTM's outputs), ``"fp32"`` leaves
+    it alone: with thousands of classes it is the largest layer, so measure which trade-off wins.
+    """
+    if head not in HEAD_MODES:
+        raise ValueError(f"head must be one of {HEAD_MODES}")
     from onnxruntime.quantization import (CalibrationMethod, QuantFormat, QuantType, quantize_dynamic,
                                           quantize_static)
     from onnxruntime.quantization.shape_inference import quant_pre_process
@@ -80,14 +91,16 @@ def quantize_int8(fp32_path: Path, int8_path: Path, calibration_lines: list[np.n
         static_path = Path(tmp) / "static.onnx"
         quantize_static(
             str(prepared), str(static_path), LineCalibration(calibration_lines),
-            quant_format=QuantFormat.QDQ, op_types_to_quantize=["Conv", "MatMul", "Gemm"],
+            quant_format=QuantFormat.QDQ,
+            op_types_to_quantize=["Conv", "MatMul", "Gemm"] if head == "static" else ["Conv"],
             per_channel=True, reduce_range=reduce_range,
             activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
             calibrate_method=CalibrationMethod.Percentile,
             extra_options={"CalibPercentile": 99.99},
         )
-        if quantize_lstm:
-            quantize_dynamic(str(static_path), str(int8_path), op_types_to_quantize=["LSTM"],
+        dynamic_ops = (["LSTM"] if quantize_lstm else []) + (["MatMul", "Gemm"] if head == "dynamic" else [])
+        if dynamic_ops:
+            quantize_dynamic(str(static_path), str(int8_path), op_types_to_quantize=dynamic_ops,
                              weight_type=QuantType.QInt8, reduce_range=reduce_range)
         else:
             int8_path.write_bytes(static_path.read_bytes())
@@ -96,11 +109,16 @@ def quantize_int8(fp32_path: Path, int8_path: Path, calibration_lines: list[np.n
 
 
 def render_calibration_lines(count: int, seed: int, charset: list[str], fonts: list[Path], sample_text, height: int) -> list[np.ndarray]:
-    from .render import Degradation, render_line
+    from .fonts import refuse_reserved_fonts
+    from .render import Degradation, font_covers, render_line
 
+    refuse_reserved_fonts(fonts)  # calibration is tuning: the evaluation fonts stay unseen
     lines = []
     for index in range(count):
         rng = random.Random(f"calibration:{seed}:{index}")
         text = sample_text(rng, charset)
-        lines.append(render_line(text, rng.choice(fonts), rng, height, Degradation(rng.uniform(0.0, 1.0))))
+        font = rng.choice(fonts)
+        if not font_covers(font, text):  # Latin fonts cannot draw hanzi lines; boxes would skew the ranges
+            font = rng.choice([f for f in fonts if font_covers(f, text)] or [font])
+        lines.append(render_line(text, font, rng, height, Degradation(rng.uniform(0.0, 1.0))))
     return lines

@@ -16,6 +16,9 @@ class CrnnShape:
     height: int = 32
     channels: tuple[int, ...] = (32, 64, 96, 96, 128, 128)
     hidden: int = 128
+    # With thousands of classes the output layer dominates size and time: 2*hidden -> bottleneck
+    # -> classes costs far less than 2*hidden -> classes. 0 keeps the single linear layer.
+    bottleneck: int = 0
 
     def __post_init__(self) -> None:
         if self.height not in (32, 48):
@@ -42,7 +45,10 @@ class Crnn(nn.Module):
             _conv(c6, c6, kernel=(remaining, 1), padding=(0, 0)),
         )
         self.rnn = nn.LSTM(c6, shape.hidden, num_layers=2, bidirectional=True, batch_first=True)
-        self.head = nn.Linear(2 * shape.hidden, num_classes)
+        if shape.bottleneck:
+            self.head = nn.Sequential(nn.Linear(2 * shape.hidden, shape.bottleneck), nn.Linear(shape.bottleneck, num_classes))
+        else:
+            self.head = nn.Linear(2 * shape.hidden, num_classes)
         self.shape = shape
         self.num_classes = num_classes
 

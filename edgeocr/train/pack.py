@@ -3,6 +3,11 @@
 Reproduce the shipped English pack from its seed (train, export, quantize, write the pack):
 
     python -m edgeocr.train.pack --out models/en-latin-v1 --train-dir runs/en-latin-v1 --seed 1 --steps 4000
+
+The Chinese + English pack (profile ``zh-en`` in profiles.py; its defaults are the release run on
+one CUDA accelerator; ``--device cpu --steps N`` runs it small):
+
+    python -m edgeocr.train.pack --charset zh-en --out models/zh-en-v1 --train-dir runs/zh-en-v1 --seed 1
 """
 from __future__ import annotations
 
@@ -18,8 +23,9 @@ from ..packs import PACK_FILE, sha256_file
 from .charset import latin_charset, write_charset
 from .corpus import sample_english_line
 from .export import export_onnx, quantize_int8, render_calibration_lines
-from .fonts import latin_training_fonts
-from .train import TrainConfig, load_checkpoint, train
+from .fonts import FontFace, latin_training_fonts
+from .profiles import get_profile, with_overrides
+from .train import load_checkpoint, train
 
 REC_INT8 = "rec.int8.onnx"
 REC_FP32 = "rec.fp32.onnx"
@@ -29,7 +35,7 @@ CHARSET = "charset.txt"
 def build_pack(checkpoint: Path, out: Path, name: str, version: str, trained_on: str,
                calibration_count: int = 256, detector: dict[str, Any] | None = None,
                metrics: dict[str, Any] | None = None, fonts: list[Path] | None = None,
-               sample_text=sample_english_line) -> Path:
+               sample_text=sample_english_line, quantize: dict[str, Any] | None = None) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     model, state = load_checkpoint(checkpoint)
     charset = state.get("charset") or latin_charset()
@@ -39,7 +45,7 @@ def build_pack(checkpoint: Path, out: Path, name: str, version: str, trained_on:
     export_onnx(model, out / REC_FP32)
     calibration = render_calibration_lines(calibration_count, 7, charset, fonts or latin_training_fonts(),
                                            sample_text, model.shape.height)
-    quantize_int8(out / REC_FP32, out / REC_INT8, calibration)
+    quantize_int8(out / REC_FP32, out / REC_INT8, calibration, **(quantize or {}))
     pack = {
         "name": name,
         "version": version,
@@ -50,7 +56,8 @@ def build_pack(checkpoint: Path, out: Path, name: str, version: str, trained_on:
             "type": "crnn-ctc", "model": REC_INT8, "variants": {"fp32": REC_FP32}, "charset": CHARSET,
             "input_height": model.shape.height, "max_width": 2048, "width_stride": 4, "blank_index": 0,
             "architecture": {"channels": list(model.shape.channels), "lstm_hidden": model.shape.hidden,
-                             "lstm_layers": 2, "classes": model.num_classes},
+                             "lstm_layers": 2, "bottleneck": model.shape.bottleneck, "classes": model.num_classes},
+            "quantization": {"convolutions": "static QDQ per-channel", **(quantize or {})},
             "training": {"step": state["step"], "val_cer": state.get("val_cer"), **state["config"]},
         },
         "detector": detector or {"type": "classical", "model": None, "settings": dataclasses.asdict(ClassicalParams())},
@@ -65,16 +72,34 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, required=True, help="pack folder to write")
     parser.add_argument("--train-dir", type=Path, required=True, help="checkpoints and logs (resumed if present)")
     parser.add_argument("--checkpoint", type=Path, help="skip training and pack this checkpoint")
+    parser.add_argument("--charset", default="latin", help="training profile: latin or zh-en (profiles.py)")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--steps", type=int, default=4000)
-    parser.add_argument("--name", default="en-latin-v1")
+    parser.add_argument("--steps", type=int, help="default: the profile's")
+    parser.add_argument("--batch-size", type=int)
+    parser.add_argument("--workers", type=int, help="rendering processes")
+    parser.add_argument("--threads", type=int, help="torch CPU threads")
+    parser.add_argument("--device", help="cpu or cuda (default: the profile's; cuda falls back to cpu if absent)")
+    parser.add_argument("--val-every", type=int)
+    parser.add_argument("--name", help="default: the profile's pack name")
     parser.add_argument("--version", default="1.0.0")
     args = parser.parse_args(argv)
-    checkpoint = args.checkpoint or train(TrainConfig(seed=args.seed, steps=args.steps), args.train_dir)
-    fonts = ", ".join(p.stem for p in latin_training_fonts())
-    trained_on = (f"rendered English/receipt lines (wordfreq English words, prices, dates, codes), seed {args.seed}, "
-                  f"fonts: {fonts}")
-    build_pack(checkpoint, args.out, args.name, args.version, trained_on)
+    profile = get_profile(args.charset)
+    device = args.device or profile.train.device
+    if device.startswith("cuda"):
+        import torch
+
+        if not torch.cuda.is_available():
+            print("no CUDA device: training on the CPU")
+            device = "cpu"
+    config = with_overrides(profile.train, seed=args.seed, steps=args.steps, batch_size=args.batch_size,
+                            workers=args.workers, threads=args.threads, device=device, val_every=args.val_every)
+    charset, fonts = profile.charset(), profile.fonts()
+    checkpoint = args.checkpoint or train(config, args.train_dir, charset=charset, fonts=fonts,
+                                          sample_text=profile.sample_text)
+    font_names = ", ".join(f.name if isinstance(f, FontFace) else f.stem for f in fonts)
+    trained_on = f"{profile.description}, seed {args.seed}, fonts: {font_names}"
+    build_pack(checkpoint, args.out, args.name or profile.pack_name, args.version, trained_on, fonts=fonts,
+               sample_text=profile.sample_text, quantize=profile.quantize)
     print(f"pack written to {args.out}")
 
 

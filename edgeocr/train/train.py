@@ -21,7 +21,7 @@ from ..metrics import character_error_rate
 from .charset import latin_charset
 from .corpus import sample_english_line
 from .dataset import RenderedLines, collate_lines
-from .fonts import latin_training_fonts
+from .fonts import latin_training_fonts, refuse_reserved_fonts
 from .model import Crnn, CrnnShape
 
 
@@ -36,6 +36,7 @@ class TrainConfig:
     height: int = 32
     channels: tuple[int, ...] = (16, 32, 64, 64, 96, 96)
     hidden: int = 96
+    bottleneck: int = 0
     max_width: int = 384
     val_batch_size: int = 64
     workers: int = 1
@@ -79,10 +80,12 @@ def train(config: TrainConfig, out: Path, charset: list[str] | None = None, font
     out.mkdir(parents=True, exist_ok=True)
     charset = charset or latin_charset()
     fonts = fonts or latin_training_fonts()
+    refuse_reserved_fonts(fonts)  # the evaluation fonts must stay unseen, whatever the caller passes
     torch.manual_seed(config.seed)
     torch.set_num_threads(config.threads)
     device = torch.device(config.device)
-    shape = CrnnShape(height=config.height, channels=tuple(config.channels), hidden=config.hidden)
+    shape = CrnnShape(height=config.height, channels=tuple(config.channels), hidden=config.hidden,
+                      bottleneck=config.bottleneck)
     model = Crnn(len(charset) + 1, shape).to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     ctc = torch.nn.CTCLoss(blank=0, zero_infinity=True)
@@ -148,7 +151,8 @@ def train(config: TrainConfig, out: Path, charset: list[str] | None = None, font
 def load_checkpoint(path: Path) -> tuple[Crnn, dict]:
     state = torch.load(path, map_location="cpu", weights_only=False)
     config = state["config"]
-    shape = CrnnShape(height=config["height"], channels=tuple(config["channels"]), hidden=config["hidden"])
+    shape = CrnnShape(height=config["height"], channels=tuple(config["channels"]), hidden=config["hidden"],
+                      bottleneck=config.get("bottleneck", 0))
     model = Crnn(state["charset_size"] + 1, shape)
     model.load_state_dict(state["model"])
     model.eval()

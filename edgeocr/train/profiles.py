@@ -1,0 +1,68 @@
+"""What each pack is trained from: charset, fonts, text sampler and the release training settings.
+
+``python -m edgeocr.train.pack --charset zh-en`` looks its recipe up here, so one seed and one
+profile name reproduce a pack.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any, Callable
+
+from .charset import latin_charset, zh_en_charset
+from .corpus import sample_english_line
+from .corpus_zh import sample_zh_en_line
+from .fonts import latin_training_fonts, zh_en_training_fonts
+from .train import TrainConfig
+
+
+@dataclass(frozen=True)
+class Profile:
+    pack_name: str
+    charset: Callable[[], list[str]]
+    fonts: Callable[[], list]
+    sample_text: Callable
+    train: TrainConfig
+    description: str
+    # How the INT8 file treats the LSTM and the output layer; see export.quantize_int8.
+    quantize: dict[str, Any]
+
+
+PROFILES: dict[str, Profile] = {
+    "latin": Profile(
+        pack_name="en-latin-v1",
+        charset=latin_charset,
+        fonts=latin_training_fonts,
+        sample_text=sample_english_line,
+        train=TrainConfig(steps=4000),
+        description="rendered English/receipt lines (wordfreq English words, prices, dates, codes)",
+        quantize={"quantize_lstm": True, "head": "static"},
+    ),
+    # Release run, sized for the accelerator: 32 px high (see bench/eval_recognizer.py --shapes for
+    # why not 48), a wider backbone and LSTM than the Latin pack for ~6.9k classes, and a 128-wide
+    # bottleneck before the output layer that keeps the INT8 file well under 8 MB.
+    "zh-en": Profile(
+        pack_name="zh-en-v1",
+        charset=zh_en_charset,
+        fonts=zh_en_training_fonts,
+        sample_text=sample_zh_en_line,
+        train=TrainConfig(steps=120_000, batch_size=256, lr=1e-3, warmup_steps=2000, height=32,
+                          channels=(32, 64, 128, 128, 192, 192), hidden=160, bottleneck=128, max_width=384,
+                          val_size=2048, val_every=5000, log_every=200, workers=14, threads=2, device="cuda"),
+        description=("rendered Simplified Chinese + English lines (wordfreq zh/en words by frequency, receipt "
+                     "lines, dates, times, prices, phone numbers, tax and invoice codes, mixed lines, 20 % "
+                     "uniformly drawn GB2312 hanzi)"),
+        quantize={"quantize_lstm": True, "head": "dynamic"},
+    ),
+}
+
+
+def get_profile(name: str) -> Profile:
+    try:
+        return PROFILES[name]
+    except KeyError:
+        raise ValueError(f"unknown charset profile {name!r}; choose one of {sorted(PROFILES)}") from None
+
+
+def with_overrides(config: TrainConfig, **overrides: Any) -> TrainConfig:
+    """The profile's settings with the command line's non-None values on top."""
+    return replace(config, **{k: v for k, v in overrides.items() if v is not None})
