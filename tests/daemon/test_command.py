@@ -194,3 +194,27 @@ def test_run_serves_web_health_and_speaks_sd_notify(tmp_path, images):
         listener.close()
     assert status == 0, log_text(config)
     assert received[-1] == "STOPPING=1"
+
+
+def test_run_starts_the_stdin_source_beside_the_folders(tmp_path, images):
+    import json
+
+    config = write_config_file(tmp_path / "edgeocr.yaml", tmp_path)
+    log = open(config.with_suffix(".log"), "ab")
+    out = open(tmp_path / "stdout.jsonl", "wb")
+    process = subprocess.Popen([sys.executable, "-m", "edgeocr", "run", "--config", str(config),
+                                "--set", "web.enabled=false", "--set", "sources.stdin.enabled=true",
+                                "--set", "sources.stdin.mode=single"],
+                               cwd=REPO, stdin=subprocess.PIPE, stdout=out, stderr=log)
+    try:
+        process.stdin.write(images["bread"])
+        process.stdin.close()
+        assert wait_for(lambda: "watching" in log_text(config), timeout=30), log_text(config)
+        (tmp_path / "inbox" / "a.png").write_bytes(images["milk"])
+        assert wait_for(lambda: (tmp_path / "stdout.jsonl").read_bytes().endswith(b"\n"), timeout=30), log_text(config)
+        assert wait_for(lambda: (tmp_path / "processed" / "a.png").exists()), log_text(config)
+    finally:
+        assert stop(process) == 0, log_text(config)
+    [line] = (tmp_path / "stdout.jsonl").read_text().splitlines()
+    assert json.loads(line)["source"] == "stdin" and json.loads(line)["text"] == SAMPLES["bread"][0]
+    assert read_json(tmp_path / "processed" / "a.png.json")["text"] == SAMPLES["milk"][0]
