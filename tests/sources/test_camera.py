@@ -240,3 +240,39 @@ def test_stalled_stream_times_out_and_is_reopened(engine, monkeypatch):
     seen = [r["text"] if r["success"] else r["error"]["code"] for r in map(json.loads, out.getvalue().splitlines())]
     assert seen[:3] == ["TOTAL 12.50", "source_unavailable", "CHANGE 7.25"], seen
     assert 1.0 <= took < 15
+
+
+class BusyCamera:
+    """Stands in for a camera held by another program, which cannot be had here: V4L2 opens it,
+    then streaming fails with EBUSY, so every grab fails."""
+
+    opened = 0
+
+    def __init__(self, *args) -> None:
+        BusyCamera.opened += 1
+
+    def isOpened(self) -> bool:
+        return True
+
+    def grab(self) -> bool:
+        return False
+
+    def release(self) -> None:
+        pass
+
+
+def test_a_camera_that_opens_but_never_streams_is_one_outage_with_growing_waits(engine, monkeypatch):
+    monkeypatch.setattr(camera_module, "open_capture", BusyCamera)
+    BusyCamera.opened = 0
+    out = io.StringIO()
+    stop = threading.Event()
+    config = camera_config("0", reconnect_seconds=1.0)
+    source = threading.Thread(target=run_camera_source, args=(engine, config, stop, FrameSink(stream=out)))
+    source.start()
+    time.sleep(2.0)
+    stop.set()
+    source.join(timeout=10)
+    assert not source.is_alive()
+    # Waits of 0.25, 0.5, 1, 1 s: about 4 attempts in 2 s, not 8 or more at a fixed 0.25 s.
+    assert 2 <= BusyCamera.opened <= 5
+    assert [json.loads(line)["error"]["code"] for line in out.getvalue().splitlines()] == ["source_unavailable"]
