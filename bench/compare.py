@@ -122,6 +122,9 @@ def run_runner(command: list[str], job: dict, log_path: Path, timeout_s: float =
                 kind = message.get("type")
                 if kind in ("result", "error") and answers["cold_start_s"] is None:
                     answers["cold_start_s"] = time.perf_counter() - started
+                answered = len(answers["results"]) + len(answers["errors"]) + 1
+                if kind in ("result", "error") and answered % 100 == 0:
+                    print(f"[compare]   {answered}/{len(job['items'])} images", file=sys.stderr, flush=True)
                 if kind == "result":
                     answers["results"][message["id"]] = message
                 elif kind == "error":
@@ -226,7 +229,8 @@ def measure(engine: str, threads: int, prepared, pages: list, line_sets: dict, o
     options = {"edgeocr": {"line_runs": args.line_runs, **({"pack": args.pack} if args.pack else {})},
                "tesseract": {"psm_page": args.psm, "psm_line": 7,
                              "omp_wait_policy": None if args.omp_spin else "PASSIVE"}}.get(engine, {})
-    job = {"threads": threads, "options": options, "items": job_items(run_pages, run_sets, lang_for)}
+    job = {"threads": threads, "options": options, "items": job_items(run_pages, run_sets, lang_for),
+           "item_timeout_s": args.item_timeout}
     load_before = os.getloadavg()[0]
     answers = run_runner(runner_command(engine, python), job, out / f"{engine}-t{threads}.log")
     if answers["fatal"] and not answers["results"]:
@@ -295,6 +299,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--omp-spin", action="store_true",
                         help="leave Tesseract's OMP_WAIT_POLICY at OpenMP's default (spin) instead of PASSIVE")
     parser.add_argument("--line-runs", type=int, default=200, help="timings of one 32x320 line (distance to the limit)")
+    parser.add_argument("--item-timeout", type=float, default=60.0,
+                        help="seconds one image may take before it counts as failed (0: no limit)")
     parser.add_argument("--venvs", type=Path, default=compare_setup.default_venvs_dir(), help="where peers' venvs live")
     parser.add_argument("--no-install", action="store_true", help="do not create missing peer venvs: skip them")
     parser.add_argument("--out", type=Path, default=BENCH / "results")

@@ -103,6 +103,10 @@ def markdown(results: dict) -> str:
             engines[run["engine"]] = run["info"].get("engine", run["engine"])
     out.append("Engines: " + "; ".join(f"{name} = {version}" for name, version in engines.items()) + ".")
     for run in results["runs"]:
+        if run["status"] == "ok" and run.get("errors"):
+            failed = "; ".join(f"{item}: {message}" for item, message in list(run["errors"].items())[:5])
+            more = f" (and {len(run['errors']) - 5} more)" if len(run["errors"]) > 5 else ""
+            out.append(f"- {run['engine']} x{run['threads']} failed on {failed}{more}; scored as read nothing.")
         if run["status"] == "ok" and run.get("failure"):
             out.append(f"- {run['engine']} x{run['threads']}: the runner stopped early ({run['failure']}); "
                        "what it did not answer is scored as read nothing.")

@@ -10,9 +10,12 @@ The runner answers with one JSON object per line on stdout, as soon as each is k
 parent can time the first answer (cold start) itself:
 
     {"type": "result", "id": ..., "seconds": 0.12, "lines": [{"text": "...", "box": [x1, y1, x2, y2]}]}
-    {"type": "error", "id": ..., "message": "..."}        one item failed; the others go on
+    {"type": "error", "id": ..., "message": "..."}        one item failed or overran; the others go on
     {"type": "fatal", "message": "..."}                   the engine could not start; exit 1
     {"type": "done", "peak_rss_mib": 123.4, "info": {...}}
+
+``item_timeout_s`` in the job bounds each image (SIGALRM in the runner; Python code is interrupted
+at once, native code when it returns), so one pathological image costs a failure, not the run.
 
 Libraries love to print: the runner keeps the real stdout for the protocol and points file
 descriptor 1 at stderr, so nothing else can corrupt the stream.
@@ -22,6 +25,7 @@ from __future__ import annotations
 import json
 import os
 import resource
+import signal
 import sys
 import time
 import traceback
@@ -57,6 +61,14 @@ def box_of(points: Any) -> list[float]:
     return [min(xs), min(ys), max(xs), max(ys)]
 
 
+class ItemTimeout(BaseException):
+    """Raised in the main thread when one image overruns; a BaseException so no engine swallows it."""
+
+
+def _time_up(signum, frame) -> None:
+    raise ItemTimeout()
+
+
 def run(start: Callable[[dict], "tuple[Reader, dict]"], rss_of_children: bool = False) -> int:
     """Read the job, start the engine with ``start(job) -> (reader, info)``, answer every item."""
     out = claim_stdout()
@@ -67,13 +79,21 @@ def run(start: Callable[[dict], "tuple[Reader, dict]"], rss_of_children: bool = 
         send(out, {"type": "fatal", "message": f"{type(exc).__name__}: {exc}"})
         traceback.print_exc()
         return 1
+    limit = float(job.get("item_timeout_s") or 0)
+    signal.signal(signal.SIGALRM, _time_up)
     for item in job["items"]:
         started = time.perf_counter()
         try:
+            signal.setitimer(signal.ITIMER_REAL, limit)  # 0 disarms: no limit
             lines = reader(item)
+        except ItemTimeout:
+            send(out, {"type": "error", "id": item["id"], "message": f"gave up after {limit:g} s (item_timeout_s)"})
+            continue
         except Exception as exc:  # one bad image must not end the run
             send(out, {"type": "error", "id": item["id"], "message": f"{type(exc).__name__}: {exc}"})
             continue
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
         send(out, {"type": "result", "id": item["id"], "seconds": time.perf_counter() - started, "lines": lines})
     finish = info.pop("finish", None)
     if callable(finish):

@@ -199,3 +199,25 @@ def test_main_writes_table_json_and_plot_for_edgeocr(tmp_path):
     assert data["limit"]["macs_per_line"] > 1e6 and data["limit"]["rows"][0]["threads"] == 1
     assert "| edgeocr | 1 |" in (tmp_path / "compare-latest.md").read_text()
     assert cv2.imread(str(tmp_path / "compare-latest.png")) is not None
+
+
+def test_an_image_that_overruns_its_time_limit_fails_alone(tmp_path):
+    # A stand-in engine (a real runner process on the real protocol) whose "slow" image never ends.
+    runner = tmp_path / "run_stub.py"
+    runner.write_text(
+        "import sys, time\n"
+        f"sys.path.insert(0, {str(ROOT / 'bench' / 'peers')!r})\n"
+        "import protocol\n"
+        "def start(job):\n"
+        "    def read(item):\n"
+        "        while item['id'] == 'slow':\n"
+        "            time.sleep(0.01)\n"
+        "        return [{'text': item['id'], 'box': [0, 0, 1, 1]}]\n"
+        "    return read, {}\n"
+        "raise SystemExit(protocol.run(start))\n")
+    job = {"threads": 1, "item_timeout_s": 0.5,
+           "items": [{"id": "slow", "path": "x", "kind": "page"}, {"id": "fast", "path": "y", "kind": "page"}]}
+    answers = compare.run_runner([sys.executable, str(runner)], job, tmp_path / "log.txt", timeout_s=60)
+    assert answers["fatal"] is None, (tmp_path / "log.txt").read_text()
+    assert "gave up after 0.5 s" in answers["errors"]["slow"]
+    assert answers["results"]["fast"]["lines"][0]["text"] == "fast"
