@@ -250,14 +250,15 @@ def measure(engine: str, threads: int, prepared, pages: list, line_sets: dict, o
     return row
 
 
-def distance_to_limit(runs: list[dict], pack: str | None) -> dict:
+def distance_to_limit(runs: list[dict]) -> dict:
     """Recognizer MACs per 32x320 line over its measured time, against this CPU's peak."""
-    from edgeocr.packs import find_pack_dir, load_pack
+    from edgeocr.packs import load_pack
 
     timed = [r for r in runs if r["engine"] == "edgeocr" and r["status"] == "ok" and "line_320_seconds" in r["info"]]
     if not timed:
         return {"skipped": "edgeocr did not run or --line-runs 0"}
-    loaded = load_pack(find_pack_dir(pack or "en-latin-v1"), verify=False)
+    # the pack the runner really loaded, whatever the configured default is today
+    loaded = load_pack(Path(timed[0]["info"]["recognizer_model"]).parent, verify=False)
     variants = loaded.recognizer.variants
     model = loaded.recognizer_model("fp32" if "fp32" in variants else None)
     count = compare_macs.count_macs(model, [1, 1, loaded.recognizer.input_height, 320])
@@ -331,7 +332,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"[compare] {engine} with {threads} thread(s)...", file=sys.stderr, flush=True)
             runs.append(measure(engine, threads, prepared[engine], pages, line_sets, out, args))
     results["runs"] = runs
-    results["limit"] = distance_to_limit(runs, args.pack) if "edgeocr" in args.engines else None
+    results["limit"] = distance_to_limit(runs) if "edgeocr" in args.engines else None
     results["machine"]["load_end"] = os.getloadavg()[0]
     results["notes"].append(f"Tesseract: one `tesseract IMAGE stdout --psm {args.psm}|7 -l LANG tsv` process per image "
                             f"(receipts --psm {args.psm}, lines --psm 7; -l eng for receipts and English, chi_sim for "
