@@ -115,6 +115,14 @@ class Journal:
         with self._lock:
             self._db.execute("DELETE FROM files WHERE rel = ?", (rel,))
 
+    def prune(self, older_than: float) -> int:
+        """Drop finished rows last touched before ``older_than`` (move mode: the file has left the
+        inbox, so the row guards nothing and would only grow the file for months)."""
+        with self._lock:
+            cursor = self._db.execute("DELETE FROM files WHERE state IN ('done', 'failed') AND updated_at < ?",
+                                      (older_than,))
+        return cursor.rowcount
+
     def active(self) -> list[Entry]:
         """Rows a crash or a transient error left unfinished."""
         with self._lock:

@@ -26,6 +26,10 @@ from .worker import DONE, FAILED, GONE, RETRY, Processor, WorkerPool
 
 log = logging.getLogger("edgeocr.daemon")
 
+# Finished rows are kept a week (for questions like "was this file here?"), pruned hourly.
+KEEP_FINISHED_SECONDS = 7 * 86400
+PRUNE_EVERY_SECONDS = 3600.0
+
 # Keys a SIGHUP cannot change in a running process (threads and watches are built from them).
 RESTART_KEYS = ("inbox", "processed", "failed", "state_dir", "mode", "observer", "poll_interval_seconds",
                 "workers", "queue_size")
@@ -98,6 +102,7 @@ class Service:
         self._waiting: deque[str] = deque()     # settled, but the queue was full
         self._stop = threading.Event()
         self._rescan_now = threading.Event()
+        self._next_prune = 0.0
         self._wake = threading.Event()  # an event arrived, or stop/rescan was asked for
         self._observer: Any = None
         self._dispatcher = threading.Thread(target=self._dispatch_loop, name="edgeocr-inbox", daemon=True)
@@ -249,6 +254,13 @@ class Service:
             daemon = self.config.daemon
             for rel in inbox_rules.scan(self.inbox, daemon.ignore, daemon.mode == "in-place"):
                 self._consider(rel)
+            if daemon.mode == "move" and now >= self._next_prune:
+                # In-place mode keeps its rows: they are how an unchanged image is known as done.
+                self._next_prune = now + PRUNE_EVERY_SECONDS
+                pruned = self.journal.prune(time.time() - KEEP_FINISHED_SECONDS)
+                if pruned:
+                    log.info("journal: dropped %d finished rows older than %d days", pruned,
+                             KEEP_FINISHED_SECONDS // 86400)
         wall = time.time()
         with self._lock:
             due = [rel for rel, when in self._deferred.items() if when <= wall]

@@ -115,6 +115,8 @@ class Processor:
             if not inbox_rules.contained(inbox, path):
                 raise PermanentError("symlink_outside_inbox",
                                      f"symlink to {os.readlink(path)} leads outside the inbox; refused, target untouched")
+            if not os.path.isfile(path):  # dangling, or a link to a folder: never becomes readable
+                raise PermanentError("file_unreadable", f"symlink to {os.readlink(path)} does not lead to a file")
             flags = os.O_RDONLY  # a link inside the inbox may be followed
         else:
             flags = os.O_RDONLY | os.O_NOFOLLOW  # closes the swap-for-a-symlink window after lstat

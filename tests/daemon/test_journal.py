@@ -40,3 +40,19 @@ def test_state_survives_reopening(tmp_path):
     reopened.forget("x.png")
     assert reopened.get("x.png") is None
     reopened.close()
+
+
+def test_prune_drops_only_old_finished_rows(tmp_path):
+    import time
+
+    journal = Journal(tmp_path)
+    for rel, state in (("old-done", "done"), ("old-failed", "failed"), ("old-retry", None), ("new-done", "done")):
+        journal.claim(rel, 1, 1)
+        if state:
+            journal.finish(rel, state)
+    with journal._db:  # age three rows by a week and a day
+        journal._db.execute("UPDATE files SET updated_at = updated_at - 8 * 86400 WHERE rel LIKE 'old-%'")
+    assert journal.prune(time.time() - 7 * 86400) == 2
+    assert journal.get("old-retry").state == "processing"  # unfinished work is never dropped
+    assert journal.get("new-done").state == "done" and journal.get("old-done") is None
+    journal.close()

@@ -218,3 +218,22 @@ def test_a_file_that_keeps_killing_the_daemon_is_given_up(tmp_path, engine, imag
 def test_a_file_gone_before_reading_is_dropped(tmp_path, engine):
     processor = make_processor(tmp_path, engine)
     assert processor.process("never-there.png") == (GONE, 0.0)
+
+
+def test_dangling_and_folder_symlinks_fail_at_once(tmp_path, engine):
+    processor = make_processor(tmp_path, engine)
+    (tmp_path / "inbox" / "folder").mkdir()
+    (tmp_path / "inbox" / "to-folder").symlink_to(tmp_path / "inbox" / "folder")
+    (tmp_path / "inbox" / "dangling.png").symlink_to(tmp_path / "inbox" / "missing.png")
+    for name in ("to-folder", "dangling.png"):
+        assert processor.process(name)[0] == FAILED  # not retried: it can never become readable
+        assert read_json(tmp_path / "failed" / f"{name}.error.json")["error"]["code"] == "file_unreadable"
+        assert (tmp_path / "failed" / name).is_symlink()
+    assert (tmp_path / "inbox" / "folder").is_dir()
+
+
+def test_a_fifo_is_refused_without_blocking(tmp_path, engine):
+    processor = make_processor(tmp_path, engine)
+    os.mkfifo(tmp_path / "inbox" / "pipe.png")  # opening it for reading must not wait for a writer
+    assert processor.process("pipe.png")[0] == FAILED
+    assert read_json(tmp_path / "failed" / "pipe.png.error.json")["error"]["message"] == "not a regular file"
