@@ -25,7 +25,7 @@ from .corpus import sample_english_line
 from .export import export_onnx, quantize_int8, render_calibration_lines
 from .fonts import FontFace, latin_training_fonts
 from .profiles import get_profile, with_overrides
-from .train import load_checkpoint, train
+from .train import finished_steps, load_checkpoint, train
 
 REC_INT8 = "rec.int8.onnx"
 REC_FP32 = "rec.fp32.onnx"
@@ -80,6 +80,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, help="torch CPU threads")
     parser.add_argument("--device", help="cpu or cuda (default: the profile's; cuda falls back to cpu if absent)")
     parser.add_argument("--val-every", type=int)
+    parser.add_argument("--val-size", type=int)
+    parser.add_argument("--lr", type=float)
+    parser.add_argument("--warmup-steps", type=int)
+    parser.add_argument("--max-minutes", type=float, help="stop training after this long (resumable); pack only when done")
     parser.add_argument("--name", help="default: the profile's pack name")
     parser.add_argument("--version", default="1.0.0")
     args = parser.parse_args(argv)
@@ -92,10 +96,15 @@ def main(argv: list[str] | None = None) -> None:
             print("no CUDA device: training on the CPU")
             device = "cpu"
     config = with_overrides(profile.train, seed=args.seed, steps=args.steps, batch_size=args.batch_size,
-                            workers=args.workers, threads=args.threads, device=device, val_every=args.val_every)
+                            workers=args.workers, threads=args.threads, device=device, val_every=args.val_every,
+                            val_size=args.val_size, lr=args.lr, warmup_steps=args.warmup_steps,
+                            max_minutes=args.max_minutes)
     charset, fonts = profile.charset(), profile.fonts()
     checkpoint = args.checkpoint or train(config, args.train_dir, charset=charset, fonts=fonts,
                                           sample_text=profile.sample_text)
+    if not args.checkpoint and finished_steps(args.train_dir) < config.steps:
+        print(f"training not finished ({finished_steps(args.train_dir)} of {config.steps} steps): no pack yet")
+        return
     font_names = ", ".join(f.name if isinstance(f, FontFace) else f.stem for f in fonts)
     trained_on = f"{profile.description}, seed {args.seed}, fonts: {font_names}"
     build_pack(checkpoint, args.out, args.name or profile.pack_name, args.version, trained_on, fonts=fonts,

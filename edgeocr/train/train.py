@@ -46,6 +46,9 @@ class TrainConfig:
     threads: int = 2
     device: str = "cpu"
     train_size: int = 10_000_000
+    # Stop cleanly (saving last.pt) after this many minutes; 0 = no limit. Lent accelerators run
+    # one command for at most 10 minutes, so a long run is a chain of resumed chunks.
+    max_minutes: float = 0.0
 
 
 def lr_at(step: int, config: TrainConfig) -> float:
@@ -143,9 +146,23 @@ def train(config: TrainConfig, out: Path, charset: list[str] | None = None, font
                 torch.save({"model": model.state_dict(), "step": step, "val_cer": cer, **meta}, best_path)
             torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step,
                         "best_cer": best_cer, **meta}, last_path)
+        elif config.max_minutes and time.time() - started > config.max_minutes * 60:
+            torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step,
+                        "best_cer": best_cer, **meta}, last_path)
+            log(f"time budget of {config.max_minutes} min spent: stopped at step {step} of {config.steps}; "
+                f"run the same command again to resume")
+            break
     if not best_path.exists():  # fewer steps than one validation interval
         torch.save({"model": model.state_dict(), "step": step, "val_cer": None, **meta}, best_path)
     return best_path
+
+
+def finished_steps(out: Path) -> int:
+    """Steps the run in ``out`` has completed (0 when it has not started)."""
+    last = out / "last.pt"
+    if not last.exists():
+        return 0
+    return int(torch.load(last, map_location="cpu", weights_only=False)["step"])
 
 
 def load_checkpoint(path: Path) -> tuple[Crnn, dict]:

@@ -17,7 +17,7 @@ from edgeocr.runtime import create_session  # noqa: E402
 from edgeocr.train.fonts import CJK_TRAIN_FACES, cjk_training_fonts, find_faces  # noqa: E402
 from edgeocr.train.pack import build_pack  # noqa: E402
 from edgeocr.train.profiles import get_profile  # noqa: E402
-from edgeocr.train.train import TrainConfig, load_checkpoint, train  # noqa: E402
+from edgeocr.train.train import TrainConfig, finished_steps, load_checkpoint, train  # noqa: E402
 
 pytestmark = pytest.mark.skipif(not find_faces(CJK_TRAIN_FACES), reason="no CJK training font (apt fonts-wqy-microhei)")
 
@@ -75,3 +75,15 @@ def test_zh_en_profile_is_sized_for_the_release():
     assert profile.train.bottleneck > 0 and profile.train.height in (32, 48)
     with pytest.raises(ValueError, match="unknown charset profile"):
         get_profile("klingon")
+
+
+def test_time_budget_stops_with_a_resumable_checkpoint(tmp_path):
+    # A lent accelerator runs one command for at most 10 minutes: long runs are resumed chunks.
+    fonts = cjk_training_fonts()[:1]
+    messages: list[str] = []
+    config = TrainConfig(seed=4, **{**TINY, "steps": 10_000, "max_minutes": 0.0005})
+    train(config, tmp_path, charset=TINY_HANZI, fonts=fonts, sample_text=hanzi_text, log=messages.append)
+    done = finished_steps(tmp_path)
+    assert 1 <= done < 10_000
+    assert any(f"stopped at step {done} of 10000" in m for m in messages)
+    assert finished_steps(tmp_path / "elsewhere") == 0
