@@ -126,11 +126,17 @@ def serve(config: Config, config_loader: Callable[[], Config] | None, with_extra
         log.info("stopping: finishing the files in hand, the rest stay in the inbox")
         stop_event.set()
         if web is not None:
-            web.stop()
+            try:
+                web.stop()
+            except Exception:  # the folders must still be stopped cleanly
+                log.exception("web server did not stop cleanly")
         clean = service.stop(timeout=8.0)
         for thread in threads:
             thread.join(2.0)
-    log.info("stopped%s", "" if clean else " (a worker was still busy)")
+    if clean:
+        log.info("stopped")
+    else:  # the journal resumes that file at the next start, into the same destination
+        log.warning("stopped while a worker was still busy; its file stays in the inbox for the next start")
     return 0
 
 

@@ -334,6 +334,7 @@ class Service:
                 return False
             self.engine = engine
             self.processor.cache = ResultCache(new.daemon.cache_entries)  # old results used old settings
+            log.info("SIGHUP: engine rebuilt for the folders (the web server and sources keep theirs until restart)")
         elif new.daemon.cache_entries != old.daemon.cache_entries:
             self.processor.cache = ResultCache(new.daemon.cache_entries)
         self.config = new

@@ -63,7 +63,7 @@ def test_containment_resolves_symlinks(tmp_path):
 
 def test_tracker_waits_for_a_file_written_in_chunks(tmp_path):
     path = tmp_path / "slow.png"
-    tracker = SettleTracker(tmp_path, settle_seconds=0.4)
+    tracker = SettleTracker(tmp_path, settle_seconds=0.6)
     stop = threading.Event()
 
     def writer() -> None:

@@ -32,15 +32,15 @@ def tmpfs():
 
 
 def test_a_file_written_in_chunks_is_taken_once_whole(tmp_path, daemon, images):
-    service = daemon(settle_seconds=0.8)
+    service = daemon(settle_seconds=1.0)
     data = images["total"]
     target = tmp_path / "inbox" / "slow.png"
     chunks = [data[i:i + len(data) // 8 + 1] for i in range(0, len(data), len(data) // 8 + 1)]
-    with open(target, "wb") as handle:  # ~2.5 s of writing, gaps shorter than the settle time
+    with open(target, "wb") as handle:  # ~2 s of writing, gaps a quarter of the settle time
         for chunk in chunks:
             handle.write(chunk)
             handle.flush()
-            time.sleep(0.3)
+            time.sleep(0.25)
             assert not (tmp_path / "processed" / "slow.png.json").exists()
     assert wait_for(lambda: (tmp_path / "processed" / "slow.png").exists())  # moved after the sidecar
     sidecar = read_json(tmp_path / "processed" / "slow.png.json")
