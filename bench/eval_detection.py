@@ -1,0 +1,184 @@
+"""Detector evaluation: detection P/R/H-mean, end-to-end words and line CER, latency, FP32 vs INT8.
+
+    python3 bench/eval_detection.py                                  # classical, SROIE-dev + rendered pages
+    python3 bench/eval_detection.py --detector db --pack runs/det/pack
+    python3 bench/eval_detection.py --quick                          # 10 receipts, 10 pages: a smoke run
+
+Measures (all from ``edgeocr.evaluation``, so they match the other benchmarks):
+- detection precision / recall / H-mean at IoU >= 0.5 on SROIE-dev (``../shared/eval/sroie-dev``, the box
+  files are the truth) and on held-out rendered pages (evaluation fonts, a seed no training run uses);
+- end-to-end word P/R/F1 and line CER on SROIE-dev through the whole engine with the pack's recognizer;
+- detection latency per receipt (preprocessed page in, quadrilaterals out) at 1 and 2 threads;
+- for a DB pack, every model variant (INT8 and FP32) side by side in this one process.
+
+Timings on a shared 2-core machine are noisy: compare rows of one run, not numbers across runs.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+import yaml  # noqa: E402
+
+from edgeocr.config import Config  # noqa: E402
+from edgeocr.decode import decode_image  # noqa: E402
+from edgeocr.detect.db import DbDetector  # noqa: E402
+from edgeocr.engine import Engine, OcrOptions  # noqa: E402
+from edgeocr.evaluation import DetectionCounts, WordCounts, line_edits, load_labelled_pages  # noqa: E402
+from edgeocr.packs import PACK_FILE  # noqa: E402
+from edgeocr.preprocess import preprocess  # noqa: E402
+from edgeocr.runtime import create_session  # noqa: E402
+
+HELD_OUT_SEED = 9_000_017  # rendered evaluation pages; training seeds stay far below this
+
+
+def engine_for(args: argparse.Namespace, threads: int) -> Engine:
+    base = Config()
+    engine = dataclasses.replace(base.engine, threads=threads, detector=args.detector,
+                                 **{k: v for k, v in (("pack", args.pack), ("models_dir", args.models_dir)) if v})
+    return Engine(dataclasses.replace(base, engine=engine))
+
+
+def detectors_for(engine: Engine, name: str) -> dict[str, object]:
+    """The detector to evaluate, once per model variant (a DB pack may list ``variants: {fp32: ...}``)."""
+    detector = engine.detectors[name]
+    if name != "db":
+        return {"classical": detector}
+    raw = yaml.safe_load((engine.pack.root / PACK_FILE).read_text(encoding="utf-8"))["detector"]
+    found = {Path(engine.pack.detector.model).stem.split(".")[-1] or "default": detector}
+    for variant, file in (raw.get("variants") or {}).items():
+        session = create_session(engine.pack.path(file), engine.threads)
+        found[variant] = DbDetector(session, detector.params, channels=detector.channels,
+                                    mean=tuple(detector.mean.ravel()), std=tuple(detector.std.ravel()))
+    return found
+
+
+def gray_pages(engine: Engine, pages) -> list[np.ndarray]:
+    return [preprocess(decode_image(page.image_path.read_bytes()).pixels, engine.config.preprocess) for page in pages]
+
+
+def timed_counts(detector, grays: list[np.ndarray], truths: list[list[np.ndarray]] | None = None) -> tuple[DetectionCounts, dict]:
+    """Detect on every page, timing each call; score against ``truths`` when given."""
+    detector.detect(grays[0])  # warm-up: first-run graph work stays out of the numbers
+    counts, times = DetectionCounts(), []
+    for index, gray in enumerate(grays):
+        started = time.perf_counter()
+        found = detector.detect(gray)
+        times.append((time.perf_counter() - started) * 1000)
+        if truths is not None:
+            counts.add([line.quad for line in found], truths[index])
+    latency = {"p50_ms": float(np.percentile(times, 50)), "p90_ms": float(np.percentile(times, 90)),
+               "max_ms": max(times), "mean_ms": statistics.mean(times), "pages": len(times)}
+    return counts, latency
+
+
+def end_to_end(engine: Engine, pages, detector: str) -> dict:
+    words, edits, chars, totals = WordCounts(), 0, 0, []
+    for page in pages:
+        started = time.perf_counter()
+        result = engine.ocr_bytes(page.image_path.read_bytes(), OcrOptions(detector=detector))
+        totals.append(time.perf_counter() - started)
+        predicted = [line.text for line in result.text_lines]
+        truth = [line.text for line in page.lines]
+        words.add(predicted, truth)
+        e, c = line_edits(predicted, truth)
+        edits, chars = edits + e, chars + c
+    return {"word_precision": words.precision, "word_recall": words.recall, "word_f1": words.f1,
+            "line_cer": edits / max(chars, 1), "pipeline_p50_s": float(np.percentile(totals, 50)),
+            "pipeline_mean_s": statistics.mean(totals)}
+
+
+def rendered_truth(count: int) -> tuple[list[np.ndarray], list[list[np.ndarray]]]:
+    """Held-out pages in the evaluation fonts (never trained on), drawn by the training page renderer."""
+    from edgeocr.train.fonts import latin_eval_fonts
+    from edgeocr.train.pages import render_page
+
+    fonts = latin_eval_fonts()
+    pages = [render_page(HELD_OUT_SEED, index, fonts) for index in range(count)]
+    return [page.image for page in pages], [list(page.quads) for page in pages]
+
+
+def counts_row(counts: DetectionCounts) -> dict:
+    return {"precision": counts.precision, "recall": counts.recall, "hmean": counts.hmean,
+            "matched": counts.matched, "predicted": counts.predicted, "truth": counts.truth}
+
+
+def report(results: dict) -> str:
+    out = [f"detector {results['detector']}, pack {results['pack']}, {results['receipts']} SROIE-dev receipts, "
+           f"{results['rendered_pages']} rendered pages", "",
+           "| variant | set | P | R | H-mean | det p50 ms 1 thr | det p50 ms 2 thr | det p90 / max ms 2 thr |",
+           "|---|---|---|---|---|---|---|---|"]
+    for variant, row in results["variants"].items():
+        for name in ("sroie", "rendered"):
+            if name in row:
+                d, lat = row[name], row["latency"]
+                timing = (f"{lat[1]['p50_ms']:.1f} | {lat[2]['p50_ms']:.1f} | {lat[2]['p90_ms']:.0f} / {lat[2]['max_ms']:.0f}"
+                          if name == "sroie" else "- | - | -")  # timed on receipts only
+                out.append(f"| {variant} | {name} | {d['precision']:.3f} | {d['recall']:.3f} | {d['hmean']:.3f} | {timing} |")
+    e = results["end_to_end"]
+    out += ["", "| end to end (SROIE-dev, 2 threads) | word P | word R | word F1 | line CER | pipeline p50 s |",
+            "|---|---|---|---|---|---|",
+            f"| {results['detector']} + {results['pack']} recognizer | {e['word_precision']:.3f} | {e['word_recall']:.3f} | "
+            f"{e['word_f1']:.3f} | {e['line_cer'] * 100:.2f} % | {e['pipeline_p50_s']:.3f} |"]
+    if results.get("model_bytes"):
+        out += ["", "model files: " + ", ".join(f"{k} {v / 1e6:.2f} MB" for k, v in results["model_bytes"].items())]
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--detector", choices=("classical", "db"), default="classical")
+    parser.add_argument("--pack", default=None, help="pack name or folder (default: the configured one)")
+    parser.add_argument("--models-dir", default=None)
+    parser.add_argument("--sroie", type=Path, default=None, help="SROIE-layout folder (default: shared/eval/sroie-dev)")
+    parser.add_argument("--receipts", type=int, default=None, help="at most this many receipts (default: all)")
+    parser.add_argument("--rendered", type=int, default=100, help="held-out rendered pages (0: skip)")
+    parser.add_argument("--latency-pages", type=int, default=30, help="receipts timed again at one thread")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
+    parser.add_argument("--quick", action="store_true", help="10 receipts and 10 rendered pages: a smoke run")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.receipts, args.rendered, args.latency_pages = 10, min(args.rendered, 10), 5
+    pages = load_labelled_pages(args.sroie, limit=args.receipts)
+    engines = {threads: engine_for(args, threads) for threads in (1, 2)}
+    engine = engines[2]
+    grays = gray_pages(engine, pages)
+    truths = [[line.quad for line in page.lines] for page in pages]
+    rendered = rendered_truth(args.rendered) if args.rendered else None
+
+    results = {"detector": args.detector, "latency_pages_1_thread": min(args.latency_pages, len(pages)), "pack": f"{engine.pack.name} {engine.pack.version}", "receipts": len(pages),
+               "rendered_pages": args.rendered, "cpu_count": os.cpu_count(), "variants": {}}
+    per_thread = {threads: detectors_for(e, args.detector) for threads, e in engines.items()}
+    for variant, detector in per_thread[2].items():
+        # Two threads: every receipt is timed while it is scored; one thread: the first few, timed only.
+        counts, two = timed_counts(detector, grays, truths)
+        _, one = timed_counts(per_thread[1][variant], grays[: args.latency_pages])
+        row = {"sroie": counts_row(counts), "latency": {1: one, 2: two}}
+        if rendered:
+            row["rendered"] = counts_row(timed_counts(detector, rendered[0], rendered[1])[0])
+        results["variants"][variant] = row
+    results["end_to_end"] = end_to_end(engine, pages, args.detector)
+    if args.detector == "db":
+        results["model_bytes"] = {name: engine.pack.path(name).stat().st_size for name in engine.pack.files
+                                  if name.startswith("det")}
+    table = report(results)
+    print(table)
+    args.out.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    for name in (f"eval_detection-{args.detector}-{stamp}.json", f"eval_detection-{args.detector}-latest.json"):
+        (args.out / name).write_text(json.dumps({**results, "table": table}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
