@@ -22,7 +22,7 @@ from ..detect.classical import ClassicalParams
 from ..packs import PACK_FILE, sha256_file
 from .charset import latin_charset, write_charset
 from .corpus import sample_english_line
-from .export import export_onnx, quantize_int8, render_calibration_lines
+from .export import HEAD_MODES, export_onnx, quantize_int8, render_calibration_lines
 from .fonts import FontFace, latin_training_fonts
 from .profiles import get_profile, with_overrides
 from .train import finished_steps, load_checkpoint, train
@@ -84,6 +84,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--lr", type=float)
     parser.add_argument("--warmup-steps", type=int)
     parser.add_argument("--max-minutes", type=float, help="stop training after this long (resumable); pack only when done")
+    parser.add_argument("--int8-head", choices=HEAD_MODES, help="output layer in the INT8 file (default: the profile's)")
     parser.add_argument("--name", help="default: the profile's pack name")
     parser.add_argument("--version", default="1.0.0")
     args = parser.parse_args(argv)
@@ -108,7 +109,8 @@ def main(argv: list[str] | None = None) -> None:
     font_names = ", ".join(f.name if isinstance(f, FontFace) else f.stem for f in fonts)
     trained_on = f"{profile.description}, seed {args.seed}, fonts: {font_names}"
     build_pack(checkpoint, args.out, args.name or profile.pack_name, args.version, trained_on, fonts=fonts,
-               sample_text=profile.sample_text, quantize=profile.quantize)
+               sample_text=profile.sample_text,
+               quantize={**profile.quantize, **({"head": args.int8_head} if args.int8_head else {})})
     print(f"pack written to {args.out}")
 
 
