@@ -32,7 +32,7 @@ import yaml  # noqa: E402
 
 from edgeocr.config import Config  # noqa: E402
 from edgeocr.decode import decode_image  # noqa: E402
-from edgeocr.detect.db import DbDetector  # noqa: E402
+from edgeocr.detect.db import DbDetector, DbParams  # noqa: E402
 from edgeocr.engine import Engine, OcrOptions  # noqa: E402
 from edgeocr.evaluation import DetectionCounts, WordCounts, line_edits, load_labelled_pages  # noqa: E402
 from edgeocr.packs import PACK_FILE  # noqa: E402
@@ -49,11 +49,24 @@ def engine_for(args: argparse.Namespace, threads: int) -> Engine:
     return Engine(dataclasses.replace(base, engine=engine))
 
 
-def detectors_for(engine: Engine, name: str) -> dict[str, object]:
+def db_overrides(pairs: list[str]) -> dict[str, float]:
+    """``--db-set limit_side=1280`` style overrides of the pack's DB settings (resize policy, thresholds)."""
+    known = {f.name: f.type for f in dataclasses.fields(DbParams)}
+    overrides = {}
+    for pair in pairs:
+        key, _, value = pair.partition("=")
+        if key not in known or not value:
+            raise SystemExit(f"--db-set {pair}: expected KEY=VALUE with KEY one of {', '.join(known)}")
+        overrides[key] = int(value) if known[key] in (int, "int") else float(value)
+    return overrides
+
+
+def detectors_for(engine: Engine, name: str, overrides: dict[str, float] | None = None) -> dict[str, object]:
     """The detector to evaluate, once per model variant (a DB pack may list ``variants: {fp32: ...}``)."""
     detector = engine.detectors[name]
     if name != "db":
         return {"classical": detector}
+    detector.params = dataclasses.replace(detector.params, **(overrides or {}))
     raw = yaml.safe_load((engine.pack.root / PACK_FILE).read_text(encoding="utf-8"))["detector"]
     found = {Path(engine.pack.detector.model).stem.split(".")[-1] or "default": detector}
     for variant, file in (raw.get("variants") or {}).items():
@@ -144,6 +157,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--receipts", type=int, default=None, help="at most this many receipts (default: all)")
     parser.add_argument("--rendered", type=int, default=100, help="held-out rendered pages (0: skip)")
     parser.add_argument("--latency-pages", type=int, default=30, help="receipts timed again at one thread")
+    parser.add_argument("--db-set", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a DbParams setting of the pack, e.g. limit_side=1280 (repeatable)")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     parser.add_argument("--quick", action="store_true", help="10 receipts and 10 rendered pages: a smoke run")
     args = parser.parse_args(argv)
@@ -158,7 +173,9 @@ def main(argv: list[str] | None = None) -> int:
 
     results = {"detector": args.detector, "latency_pages_1_thread": min(args.latency_pages, len(pages)), "pack": f"{engine.pack.name} {engine.pack.version}", "receipts": len(pages),
                "rendered_pages": args.rendered, "cpu_count": os.cpu_count(), "variants": {}}
-    per_thread = {threads: detectors_for(e, args.detector) for threads, e in engines.items()}
+    overrides = db_overrides(args.db_set)
+    results["db_overrides"] = overrides
+    per_thread = {threads: detectors_for(e, args.detector, overrides) for threads, e in engines.items()}
     for variant, detector in per_thread[2].items():
         # Two threads: every receipt is timed while it is scored; one thread: the first few, timed only.
         counts, two = timed_counts(detector, grays, truths)
