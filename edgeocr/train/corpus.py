@@ -4,9 +4,11 @@ Every sampler takes a ``random.Random`` so a line is a pure function of its seed
 """
 from __future__ import annotations
 
+import os
 import random
 import string
 from functools import lru_cache
+from pathlib import Path
 
 FALLBACK_WORDS = (
     "total cash change tax invoice receipt date time qty price amount item subtotal discount "
@@ -15,9 +17,26 @@ FALLBACK_WORDS = (
 ).split()
 
 
+def bundled_wordlist(language: str) -> tuple[str, ...] | None:
+    """The list saved by ``bundle.py`` when ``$EDGEOCR_WORDLISTS`` names its folder (a bare machine)."""
+    folder = os.environ.get("EDGEOCR_WORDLISTS")
+    if not folder:
+        return None
+    return tuple(Path(folder, f"{language}.txt").read_text(encoding="utf-8").split("\n")[:-1])
+
+
+def write_wordlist(words: tuple[str, ...], path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(w + "\n" for w in words), encoding="utf-8")
+    return path
+
+
 @lru_cache(maxsize=4)
 def english_words(limit: int = 30000) -> tuple[str, ...]:
     """The most frequent English words (wordfreq), ASCII only; a small fallback without it."""
+    bundled = bundled_wordlist("en")
+    if bundled is not None:
+        return bundled[:limit]
     try:
         import wordfreq
     except ImportError:

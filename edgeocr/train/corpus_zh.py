@@ -11,7 +11,8 @@ import string
 from functools import lru_cache
 
 from .charset import gb2312_hanzi, is_hanzi
-from .corpus import clock, code, date, english_words, phone, price, random_chars, sample_english_line, words_line
+from .corpus import (bundled_wordlist, clock, code, date, english_words, phone, price, random_chars,
+                     sample_english_line, words_line)
 
 # Used when wordfreq is missing, so the code still runs (tests, a bare machine).
 FALLBACK_ZH_WORDS = tuple(
@@ -35,6 +36,9 @@ BRANDS = ("iPhone", "iPad", "Wi-Fi", "USB", "Type-C", "LED", "VIP", "APP", "CEO"
 @lru_cache(maxsize=2)
 def chinese_words(limit: int = 60000) -> tuple[str, ...]:
     """The most frequent Simplified Chinese words, kept only when GB2312 covers every character."""
+    bundled = bundled_wordlist("zh")
+    if bundled is not None:
+        return bundled[:limit]
     allowed = set(gb2312_hanzi())
     try:
         import wordfreq

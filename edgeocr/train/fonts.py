@@ -6,10 +6,13 @@ for evaluation, and so is one Latin family, for the English-only first pack.
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
-FONT_ROOT = Path("/usr/share/fonts")
+# EDGEOCR_FONT_ROOT points at a bundle made by fontbundle.py where Debian's fonts are absent
+# (a lent accelerator starts bare).
+FONT_ROOT = Path(os.environ.get("EDGEOCR_FONT_ROOT") or "/usr/share/fonts")
 
 # Glob patterns relative to FONT_ROOT. Only regular/bold/italic faces of text families.
 LATIN_TRAIN_GLOBS = (
@@ -84,15 +87,15 @@ class FontFace:
         return f"{self.path.stem}#{self.index}" if self.index else self.path.stem
 
 
-# (glob relative to FONT_ROOT, face index). The Simplified Chinese face of each collection.
+# (glob relative to FONT_ROOT, face index). The Simplified Chinese face of each collection. The
+# Mono faces are left out: their hanzi are their proportional siblings', and the bundle for a lent
+# machine (bundle.py) must fit 64 MiB with a checkpoint.
 CJK_TRAIN_FACES = (
     ("opentype/noto/NotoSansCJK-Regular.ttc", 2),  # Noto Sans CJK SC
     ("opentype/noto/NotoSansCJK-Bold.ttc", 2),
-    ("opentype/noto/NotoSansCJK-Regular.ttc", 7),  # Noto Sans Mono CJK SC
     ("opentype/noto/NotoSerifCJK-Regular.ttc", 2),  # Noto Serif CJK SC
     ("opentype/noto/NotoSerifCJK-Bold.ttc", 2),
     ("truetype/wqy/wqy-microhei.ttc", 0),
-    ("truetype/wqy/wqy-microhei.ttc", 1),  # Micro Hei Mono
     ("truetype/wqy/wqy-zenhei.ttc", 0),
     ("truetype/wqy/wqy-zenhei.ttc", 2),  # Zen Hei Sharp (bitmap-like strokes)
     ("truetype/arphic/uming.ttc", 0),  # AR PL UMing CN
@@ -131,7 +134,11 @@ def refuse_reserved_fonts(fonts: list) -> None:
 def find_faces(faces: tuple[tuple[str, int], ...], root: Path = FONT_ROOT) -> list[FontFace]:
     found: list[FontFace] = []
     for pattern, index in faces:
-        found.extend(FontFace(path, index) for path in sorted(root.glob(pattern)))
+        matches = [FontFace(path, index) for path in sorted(root.glob(pattern))]
+        if not matches and pattern.lower().endswith(".ttc"):  # a bundle keeps one file per face
+            bundled = str(Path(pattern).with_suffix("")) + f".face{index}.otf"
+            matches = [FontFace(path, 0) for path in sorted(root.glob(bundled))]
+        found.extend(matches)
     return found
 
 

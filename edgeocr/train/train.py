@@ -51,6 +51,21 @@ class TrainConfig:
     max_minutes: float = 0.0
 
 
+def compact_optimizer_state(optimizer: torch.optim.Optimizer) -> dict:
+    """The optimizer's state with its moment tensors in bfloat16, for last.pt.
+
+    Adam's two moments are twice the model's size; halving them lets last.pt travel with the
+    font bundle inside a lent machine's 64 MiB. Loading casts them back to the parameters' dtype.
+    """
+    state = optimizer.state_dict()
+    state["state"] = {
+        key: {name: value.to(torch.bfloat16) if torch.is_tensor(value) and value.dim() > 0 and value.is_floating_point()
+              else value for name, value in entry.items()}
+        for key, entry in state["state"].items()
+    }
+    return state
+
+
 def lr_at(step: int, config: TrainConfig) -> float:
     """Linear warm-up, then cosine decay to 1 % of the peak."""
     if step < config.warmup_steps:
@@ -144,10 +159,10 @@ def train(config: TrainConfig, out: Path, charset: list[str] | None = None, font
             if cer < best_cer:
                 best_cer = cer
                 torch.save({"model": model.state_dict(), "step": step, "val_cer": cer, **meta}, best_path)
-            torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step,
+            torch.save({"model": model.state_dict(), "optimizer": compact_optimizer_state(optimizer), "step": step,
                         "best_cer": best_cer, **meta}, last_path)
         elif config.max_minutes and time.time() - started > config.max_minutes * 60:
-            torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step,
+            torch.save({"model": model.state_dict(), "optimizer": compact_optimizer_state(optimizer), "step": step,
                         "best_cer": best_cer, **meta}, last_path)
             log(f"time budget of {config.max_minutes} min spent: stopped at step {step} of {config.steps}; "
                 f"run the same command again to resume")
