@@ -22,7 +22,7 @@ import yaml
 from ..detect.db import DbParams
 from ..packs import PACK_FILE, find_pack_dir, load_pack, sha256_file
 from .detector_export import compare_variants, export_onnx, quantize
-from .detector_train import add_arguments, config_from, load_checkpoint, train
+from .detector_train import add_arguments, config_from, finished, load_checkpoint, train
 from .fonts import latin_training_fonts
 from .pages import render_pages
 
@@ -76,10 +76,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--train-dir", type=Path, required=True, help="checkpoints and logs (resumed if present)")
     parser.add_argument("--checkpoint", type=Path, help="skip training and pack this checkpoint")
     parser.add_argument("--base-pack", default="en-latin-v1", help="pack whose recognizer the new pack carries")
+    parser.add_argument("--calibration-pages", type=int, default=48, help="rendered pages that calibrate INT8")
+    parser.add_argument("--selection-pages", type=int, default=48, help="held-out pages that decide INT8 or FP32")
     add_arguments(parser)
     args = parser.parse_args(argv)
-    checkpoint = args.checkpoint or train(config_from(args), args.train_dir)
-    build_pack(checkpoint, args.out, args.base_pack, workers=max(1, args.workers))
+    config = config_from(args)
+    checkpoint = args.checkpoint or train(config, args.train_dir)
+    if not args.checkpoint and not finished(args.train_dir, config):
+        print(f"training stopped before step {config.steps}; run the same command again to resume")
+        return
+    build_pack(checkpoint, args.out, args.base_pack, calibration_count=args.calibration_pages,
+               selection_count=args.selection_pages, workers=max(1, args.workers))
     print(f"pack written to {args.out}")
 
 

@@ -49,6 +49,7 @@ class DetTrainConfig:
     val_limit_side: int = 960
     val_every: int = 1000
     log_every: int = 50
+    max_minutes: float = 0.0  # stop cleanly (``last.pt`` saved) after this long; 0: run to ``steps``
 
     def shape(self) -> DbShape:
         return DbShape(stem=self.stem, stages=tuple(self.stages), blocks=tuple(self.blocks), neck=self.neck)
@@ -143,14 +144,26 @@ def train(config: DetTrainConfig, out: Path, fonts: list[Path] | None = None, lo
             log(json.dumps(record))
             with history_path.open("a") as handle:
                 handle.write(json.dumps(record) + "\n")
-            if record["val_hmean"] > best:
+            if record["val_hmean"] >= best:  # on a tie the later, longer-trained weights win
                 best = record["val_hmean"]
                 torch.save({"model": model.state_dict(), "step": step, "val_hmean": best, **meta}, best_path)
             torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step,
                         "best_hmean": best, **meta}, last_path)
+        elif config.max_minutes and time.time() - started > config.max_minutes * 60:
+            # Lent accelerators come with a per-command time limit: stop where a rerun can resume.
+            torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step,
+                        "best_hmean": best, **meta}, last_path)
+            log(f"stopped after {config.max_minutes} minutes at step {step}; run again to resume")
+            break
     if not best_path.exists():  # fewer steps than one validation interval
         torch.save({"model": model.state_dict(), "step": step, "val_hmean": None, **meta}, best_path)
     return best_path
+
+
+def finished(out: Path, config: DetTrainConfig) -> bool:
+    """Whether the run in ``out`` has reached its last step (a stopped run has not)."""
+    last = out / "last.pt"
+    return last.exists() and torch.load(last, map_location="cpu", weights_only=False)["step"] >= config.steps
 
 
 def load_checkpoint(path: Path) -> tuple[DbNet, dict]:
@@ -168,12 +181,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                  "val_size", "warmup_steps", "log_every"):
         parser.add_argument("--" + name.replace("_", "-"), type=int, default=getattr(defaults, name))
     parser.add_argument("--lr", type=float, default=defaults.lr)
+    parser.add_argument("--max-minutes", type=float, default=defaults.max_minutes,
+                        help="stop cleanly after this long, to resume with the same command (0: no limit)")
     parser.add_argument("--device", default=defaults.device)
 
 
 def config_from(args: argparse.Namespace) -> DetTrainConfig:
     names = ("steps", "seed", "batch_size", "crop", "crops_per_page", "workers", "threads", "val_every", "val_size",
-             "warmup_steps", "log_every", "lr", "device")
+             "warmup_steps", "log_every", "lr", "device", "max_minutes")
     return DetTrainConfig(**{name: getattr(args, name) for name in names})
 
 

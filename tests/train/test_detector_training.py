@@ -18,7 +18,7 @@ from edgeocr.train.detector_data import DetectionPages, PageSpec, normalise  # n
 from edgeocr.train.detector_export import export_onnx, onnx_detector, quantize  # noqa: E402
 from edgeocr.train.detector_model import DbNet, DbShape, db_loss  # noqa: E402
 from edgeocr.train.detector_pack import build_pack  # noqa: E402
-from edgeocr.train.detector_train import DetTrainConfig, load_checkpoint, train  # noqa: E402
+from edgeocr.train.detector_train import DetTrainConfig, finished, load_checkpoint, train  # noqa: E402
 from edgeocr.train.fonts import latin_training_fonts  # noqa: E402
 from edgeocr.train.pages import render_page  # noqa: E402
 
@@ -127,3 +127,12 @@ def test_the_built_pack_runs_in_the_engine_with_classical_as_fallback(trained, t
     data = encode(render_lines(["TOTAL 12.20"], font_size=28))
     assert engine.ocr_bytes(data).detector == "db"
     assert engine.ocr_bytes(data, OcrOptions(detector="classical")).text.strip()   # the fallback still reads
+
+
+def test_a_time_limit_stops_cleanly_where_a_rerun_resumes(fonts, tmp_path):
+    config = DetTrainConfig(seed=2, **{**TINY, "max_minutes": 1e-6})   # stops after the first step
+    messages: list[str] = []
+    train(config, tmp_path, fonts=fonts, log=messages.append)
+    assert any("stopped after" in m and "at step 1;" in m for m in messages)
+    assert not finished(tmp_path, config)
+    assert torch.load(tmp_path / "last.pt", weights_only=False)["step"] == 1
