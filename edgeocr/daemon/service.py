@@ -7,6 +7,7 @@ filters and queues), N workers (``worker.py``). ``start``/``stop`` make it usabl
 from __future__ import annotations
 
 import dataclasses
+import fcntl
 import logging
 import os
 import queue
@@ -57,6 +58,22 @@ def resolve_folders(config: Config) -> dict[str, Path]:
     return folders
 
 
+def _lock_state_dir(state_dir: Path, source: str) -> int:
+    """Hold an exclusive lock on the state folder: two daemons on one journal and inbox would
+    take the same files (a second ``edgeocr watch`` started by hand beside the service)."""
+    fd = os.open(state_dir / "daemon.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
+        os.close(fd)
+        raise ConfigError(f"{source}: daemon.state_dir: {state_dir} is in use by another edgeocr daemon "
+                          f"(pid {holder})") from None
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    return fd
+
+
 class _Hints:
     """watchdog handler: only records paths. Any exception here would kill the observer thread."""
 
@@ -88,6 +105,7 @@ class Service:
         self.engine = engine
         daemon = config.daemon
         self.inbox = self.folders["inbox"]
+        self._lock_fd = _lock_state_dir(self.folders["state_dir"], config.source)
         self.journal = Journal(self.folders["state_dir"])
         self.outputs = Outputs(self.inbox, self.folders["processed"], self.folders["failed"], daemon.mode,
                                daemon.write_text)
@@ -128,6 +146,7 @@ class Service:
         if self._observer is not None:
             self._observer.join(timeout)
         self.journal.close()
+        os.close(self._lock_fd)  # releases the flock
         return clean and not self._dispatcher.is_alive()
 
     def healthy(self) -> bool:

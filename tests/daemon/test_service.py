@@ -160,3 +160,16 @@ def test_polling_observer_sees_new_files(tmp_path, daemon, images):
     (tmp_path / "inbox" / "late.png").write_bytes(images["bread"])
     assert wait_for(lambda: (tmp_path / "processed" / "late.png.json").exists())
     assert service.health()["healthy"]
+
+
+def test_a_second_daemon_on_the_same_state_folder_is_refused(tmp_path, daemon, engine):
+    from edgeocr.daemon.service import Service
+    from edgeocr.errors import ConfigError
+
+    first = daemon()
+    with pytest.raises(ConfigError, match=rf"daemon.state_dir: .* in use by another edgeocr daemon \(pid {os.getpid()}\)"):
+        Service(first.config, engine=engine)
+    assert first.stop()
+    second = Service(first.config, engine=engine)  # the lock went with the first one
+    second.start()
+    assert second.stop()
