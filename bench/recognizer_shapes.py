@@ -7,7 +7,7 @@
    the model sees at input height 32 and 48 (the body of a line is ~3/4 of the crop height:
    24 and 36 px), and compared with every other hanzi at that size (cosine similarity of the
    centred bitmaps). A hanzi whose nearest neighbour is more alike than ``THRESHOLD`` is one
-   the backbone may not tell apart from pixels alone; the reference is the same count at 64 px.
+   the backbone may not tell apart from pixels alone; the reference is the same count at 48 px.
 2. Cost: untrained models of candidate shapes with the zh-en class count are exported and
    quantized exactly as a pack is, then timed on one 10h x h line (1 ORT thread) and weighed.
    Latency and size do not depend on the weights, so no training is needed for this.
@@ -42,7 +42,7 @@ from edgeocr.train.profiles import get_profile  # noqa: E402
 from edgeocr.train.render import font_source, load_font  # noqa: E402
 
 THRESHOLD = 0.9
-GLYPH_SIZES = {"h32": 24, "h48": 36, "reference": 64}
+GLYPH_SIZES = {"h32": 24, "h48": 36, "reference": 48}
 
 
 def glyph_matrix(chars: list[str], font: FontFace, size: int) -> np.ndarray:
