@@ -19,9 +19,11 @@ import argparse
 import dataclasses
 import json
 import os
+import signal
 import statistics
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -80,35 +82,72 @@ def gray_pages(engine: Engine, pages) -> list[np.ndarray]:
     return [preprocess(decode_image(page.image_path.read_bytes()).pixels, engine.config.preprocess) for page in pages]
 
 
-def timed_counts(detector, grays: list[np.ndarray], truths: list[list[np.ndarray]] | None = None) -> tuple[DetectionCounts, dict]:
-    """Detect on every page, timing each call; score against ``truths`` when given."""
+class PageTimeout(Exception):
+    pass
+
+
+@contextmanager
+def time_limit(seconds: float):
+    """Give up on one page after ``seconds``: a detector that needs minutes for a receipt has failed it.
+
+    SIGALRM interrupts pure-Python work between bytecodes, which is where a runaway detector spends it.
+    """
+    def expire(signum, frame):
+        raise PageTimeout()
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def timed_counts(detector, grays: list[np.ndarray], truths: list[list[np.ndarray]] | None = None,
+                 timeout: float = 60.0, names: list[str] | None = None) -> tuple[DetectionCounts, dict]:
+    """Detect on every page, timing each call; score against ``truths`` when given.
+
+    A page over ``timeout`` seconds counts as detecting nothing and is timed at the limit.
+    """
     detector.detect(grays[0])  # warm-up: first-run graph work stays out of the numbers
-    counts, times = DetectionCounts(), []
+    counts, times, timed_out = DetectionCounts(), [], []
     for index, gray in enumerate(grays):
         started = time.perf_counter()
-        found = detector.detect(gray)
+        try:
+            with time_limit(timeout):
+                found = detector.detect(gray)
+        except PageTimeout:
+            found = []
+            timed_out.append(names[index] if names else str(index))
         times.append((time.perf_counter() - started) * 1000)
         if truths is not None:
             counts.add([line.quad for line in found], truths[index])
     latency = {"p50_ms": float(np.percentile(times, 50)), "p90_ms": float(np.percentile(times, 90)),
-               "max_ms": max(times), "mean_ms": statistics.mean(times), "pages": len(times)}
+               "max_ms": max(times), "mean_ms": statistics.mean(times), "pages": len(times),
+               "timed_out": timed_out}
     return counts, latency
 
 
-def end_to_end(engine: Engine, pages, detector: str) -> dict:
-    words, edits, chars, totals = WordCounts(), 0, 0, []
+def end_to_end(engine: Engine, pages, detector: str, timeout: float = 60.0) -> dict:
+    words, edits, chars, totals, timed_out = WordCounts(), 0, 0, [], []
     for page in pages:
         started = time.perf_counter()
-        result = engine.ocr_bytes(page.image_path.read_bytes(), OcrOptions(detector=detector))
+        try:
+            with time_limit(timeout):
+                predicted = [line.text for line in engine.ocr_bytes(page.image_path.read_bytes(),
+                                                                    OcrOptions(detector=detector)).text_lines]
+        except PageTimeout:
+            predicted = []
+            timed_out.append(page.name)
         totals.append(time.perf_counter() - started)
-        predicted = [line.text for line in result.text_lines]
         truth = [line.text for line in page.lines]
         words.add(predicted, truth)
         e, c = line_edits(predicted, truth)
         edits, chars = edits + e, chars + c
     return {"word_precision": words.precision, "word_recall": words.recall, "word_f1": words.f1,
             "line_cer": edits / max(chars, 1), "pipeline_p50_s": float(np.percentile(totals, 50)),
-            "pipeline_mean_s": statistics.mean(totals)}
+            "pipeline_mean_s": statistics.mean(totals), "timed_out": timed_out}
 
 
 def rendered_truth(count: int) -> tuple[list[np.ndarray], list[list[np.ndarray]]]:
@@ -143,6 +182,12 @@ def report(results: dict) -> str:
             "|---|---|---|---|---|---|",
             f"| {results['detector']} + {results['pack']} recognizer | {e['word_precision']:.3f} | {e['word_recall']:.3f} | "
             f"{e['word_f1']:.3f} | {e['line_cer'] * 100:.2f} % | {e['pipeline_p50_s']:.3f} |"]
+    timeouts = {f"{v} {k}": row[k]["timed_out"] if k == "rendered" else row["latency"][2]["timed_out"]
+                for v, row in results["variants"].items() for k in ("sroie", "rendered") if k in row}
+    timeouts["end to end"] = e["timed_out"]
+    if any(timeouts.values()):
+        out += ["", f"pages over the {results['page_timeout_s']:.0f} s limit (counted as nothing found): "
+                + "; ".join(f"{k}: {', '.join(v)}" for k, v in timeouts.items() if v)]
     if results.get("model_bytes"):
         out += ["", "model files: " + ", ".join(f"{k} {v / 1e6:.2f} MB" for k, v in results["model_bytes"].items())]
     return "\n".join(out)
@@ -159,6 +204,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--latency-pages", type=int, default=30, help="receipts timed again at one thread")
     parser.add_argument("--db-set", action="append", default=[], metavar="KEY=VALUE",
                         help="override a DbParams setting of the pack, e.g. limit_side=1280 (repeatable)")
+    parser.add_argument("--page-timeout", type=float, default=60.0,
+                        help="seconds per page before it counts as nothing found (listed as timed out)")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     parser.add_argument("--quick", action="store_true", help="10 receipts and 10 rendered pages: a smoke run")
     args = parser.parse_args(argv)
@@ -171,20 +218,22 @@ def main(argv: list[str] | None = None) -> int:
     truths = [[line.quad for line in page.lines] for page in pages]
     rendered = rendered_truth(args.rendered) if args.rendered else None
 
-    results = {"detector": args.detector, "latency_pages_1_thread": min(args.latency_pages, len(pages)), "pack": f"{engine.pack.name} {engine.pack.version}", "receipts": len(pages),
+    results = {"detector": args.detector, "page_timeout_s": args.page_timeout, "latency_pages_1_thread": min(args.latency_pages, len(pages)), "pack": f"{engine.pack.name} {engine.pack.version}", "receipts": len(pages),
                "rendered_pages": args.rendered, "cpu_count": os.cpu_count(), "variants": {}}
     overrides = db_overrides(args.db_set)
     results["db_overrides"] = overrides
     per_thread = {threads: detectors_for(e, args.detector, overrides) for threads, e in engines.items()}
     for variant, detector in per_thread[2].items():
         # Two threads: every receipt is timed while it is scored; one thread: the first few, timed only.
-        counts, two = timed_counts(detector, grays, truths)
-        _, one = timed_counts(per_thread[1][variant], grays[: args.latency_pages])
+        names = [page.name for page in pages]
+        counts, two = timed_counts(detector, grays, truths, args.page_timeout, names)
+        _, one = timed_counts(per_thread[1][variant], grays[: args.latency_pages], None, args.page_timeout, names)
         row = {"sroie": counts_row(counts), "latency": {1: one, 2: two}}
         if rendered:
-            row["rendered"] = counts_row(timed_counts(detector, rendered[0], rendered[1])[0])
+            rendered_counts, rendered_latency = timed_counts(detector, rendered[0], rendered[1], args.page_timeout)
+            row["rendered"] = {**counts_row(rendered_counts), "timed_out": rendered_latency["timed_out"]}
         results["variants"][variant] = row
-    results["end_to_end"] = end_to_end(engine, pages, args.detector)
+    results["end_to_end"] = end_to_end(engine, pages, args.detector, args.page_timeout)
     if args.detector == "db":
         results["model_bytes"] = {name: engine.pack.path(name).stat().st_size for name in engine.pack.files
                                   if name.startswith("det")}
