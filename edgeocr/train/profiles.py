@@ -37,13 +37,14 @@ PROFILES: dict[str, Profile] = {
         description="rendered English/receipt lines (wordfreq English words, prices, dates, codes)",
         quantize={"quantize_lstm": True, "head": "static"},
     ),
-    # Release run, sized for the accelerator. 32 px high: in bench/recognizer_shapes.py, 48 px
-    # costs 1.5x the backbone's multiply-adds and saves only a few near-twin hanzi (cosine > 0.9
-    # at the glyph size the model sees: Noto Sans SC 319 -> 210 of 6,763, Serif 193 -> 97), and the
-    # 15 ms/line target is tight; re-measure on accuracy once a trained model exists. A wider
-    # backbone and LSTM than the Latin pack for ~6.9k classes, and a 128-wide bottleneck before the
-    # output layer: ~3 MB INT8, far under 8 MB. The output layer is quantized dynamically: the
-    # fastest of static/dynamic/FP32 in that script; compare accuracy with --int8-head.
+    # Release run, sized for the accelerator (numbers from bench/recognizer_shapes.py). 32 px high:
+    # 48 px costs 1.5x the backbone's multiply-adds (INT8 6.5 vs 3.6 ms a line on 1 thread) and
+    # saves only a few near-twin hanzi (cosine > 0.9 at the glyph size the model sees: Noto Sans
+    # SC 319 -> 210 of 6,763, Serif 193 -> 97); re-measure on accuracy once a trained model
+    # exists. A wider backbone and LSTM than the Latin pack for ~6.9k classes, and a 128-wide
+    # bottleneck before the output layer (3.0 MB INT8 instead of 4.3 MB; an FP32 output layer
+    # without it would alone be 8.9 MB). The output layer is quantized dynamically, the fastest
+    # of static/dynamic/FP32 (3.3 / 3.6 / 4.0 ms); compare their accuracy with --int8-head.
     "zh-en": Profile(
         pack_name="zh-en-v1",
         charset=zh_en_charset,
