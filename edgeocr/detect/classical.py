@@ -8,7 +8,6 @@ Characters stacked in a column are linked into vertical lines when that reading 
 """
 from __future__ import annotations
 
-from bisect import bisect_right
 from dataclasses import dataclass
 
 import cv2
@@ -76,38 +75,74 @@ def _components(mask: np.ndarray) -> np.ndarray:
     return boxes[~inside]
 
 
+def _pair_links(left: np.ndarray, right: np.ndarray, gap: float, min_overlap: float, typical_h: float,
+                columns: bool) -> np.ndarray:
+    """Which (left, right) pairs join one line; either side may be one box, broadcast against many.
+
+    ``left`` comes first in left-edge order. Rows of (x, y, w, h, area) along the last axis.
+    """
+    xi, yi, wi, hi, ai = (left[..., k] for k in range(5))
+    xj, yj, wj, hj, aj = (right[..., k] for k in range(5))
+    short, tall = np.minimum(hi, hj), np.maximum(hi, hj)
+    overlap_y = np.minimum(yi + hi, yj + hj) - np.maximum(yi, yj)
+    gap_x = xj - (xi + wi)
+    if columns:
+        similar = tall < 1.6 * short
+        reference_h = tall
+    else:
+        similar = True
+        reference_h = np.maximum(tall, np.minimum(typical_h, 2 * short))
+    linked = (overlap_y >= min_overlap * short) & (gap_x <= gap * reference_h) & similar
+    if not columns:
+        # Accents and the dots of i and j sit just above their letter without sharing height.
+        overlap_x = np.minimum(xi + wi, xj + wj) - np.maximum(xi, xj)
+        gap_y = np.maximum(yi, yj) - np.minimum(yi + hi, yj + hj)
+        linked |= ((overlap_x >= 0.5 * np.minimum(wi, wj)) & (gap_y >= 0) & (gap_y <= 0.25 * tall)
+                   & (np.minimum(ai, aj) < 0.3 * np.maximum(ai, aj)))
+    return linked
+
+
 def _link_rows(boxes: np.ndarray, gap: float, min_overlap: float, columns: bool = False) -> _UnionFind:
-    """Link neighbours along a line; with ``columns`` the same rule runs top to bottom."""
+    """Link neighbours along a line; with ``columns`` the same rule runs top to bottom.
+
+    A pair can link only when its gap is below ``gap`` times the taller box (or the typical
+    height). Searching every box's right-hand neighbours out to the page's tallest component made
+    noisy scans quadratic: one 454-px smudge among 30,000 specks took minutes. So each box looks
+    right only as far as boxes of ordinary height can link, and the few very tall boxes look left
+    over everything before them; together that is every pair the rule can link, each pair judged
+    once in the same left-to-right orientation.
+    """
     if columns:
         boxes = boxes[:, [1, 0, 3, 2, 4]]  # swap x/y and w/h: a column is a row of the transpose
     links = _UnionFind(len(boxes))
+    if len(boxes) == 0:
+        return links
     order = np.argsort(boxes[:, 0], kind="stable")
-    lefts = boxes[order, 0].tolist()
-    max_h = int(boxes[:, 3].max()) if len(boxes) else 0
+    ordered = boxes[order].astype(np.float64)
+    lefts = ordered[:, 0]
+    heights = ordered[:, 3]
     # Punctuation is short: a comma and the next word are as far apart as two words, so gaps are
     # measured against at least the page's typical character height, not the comma's.
     typical_h = float(np.median(boxes[boxes[:, 3] >= 4, 3])) if (boxes[:, 3] >= 4).any() else 0.0
-    for rank, i in enumerate(order.tolist()):
-        xi, yi, wi, hi, ai = boxes[i].tolist()
-        reach = xi + wi + gap * max(hi, max_h)
-        stop = bisect_right(lefts, reach)
-        for j in order[rank + 1 : stop].tolist():
-            xj, yj, wj, hj, aj = boxes[j].tolist()
-            overlap_y = min(yi + hi, yj + hj) - max(yi, yj)
-            gap_x = xj - (xi + wi)
-            similar = not columns or max(hi, hj) < 1.6 * min(hi, hj)
-            reference_h = max(hi, hj, min(typical_h, 2 * min(hi, hj)) if not columns else 0)
-            if overlap_y >= min_overlap * min(hi, hj) and gap_x <= gap * reference_h and similar:
-                links.union(i, j)
-                continue
-            if columns:
-                continue
-            # Accents and the dots of i and j sit just above their letter without sharing height.
-            overlap_x = min(xi + wi, xj + wj) - max(xi, xj)
-            gap_y = max(yi, yj) - min(yi + hi, yj + hj)
-            small, large = sorted((ai, aj))
-            if overlap_x >= 0.5 * min(wi, wj) and 0 <= gap_y <= 0.25 * max(hi, hj) and small < 0.3 * large:
-                links.union(i, j)
+    ordinary_h = max(float(np.percentile(heights, 99)), typical_h)
+    reaches = ordered[:, 0] + ordered[:, 2] + gap * np.maximum(heights, ordinary_h)
+    stops = np.searchsorted(lefts, reaches, side="right")
+    for rank in range(len(ordered)):
+        stop = int(stops[rank])
+        if stop <= rank + 1:
+            continue
+        candidates = ordered[rank + 1:stop]
+        # Partners taller than ordinary_h are left to their own look-back below.
+        hits = np.flatnonzero(_pair_links(ordered[rank], candidates, gap, min_overlap, typical_h, columns)
+                              & (candidates[:, 3] <= ordinary_h))
+        for offset in hits.tolist():
+            links.union(int(order[rank]), int(order[rank + 1 + offset]))
+    for rank in np.flatnonzero(heights > ordinary_h).tolist():
+        if rank == 0:
+            continue
+        hits = np.flatnonzero(_pair_links(ordered[:rank], ordered[rank], gap, min_overlap, typical_h, columns))
+        for earlier in hits.tolist():
+            links.union(int(order[earlier]), int(order[rank]))
     return links
 
 
@@ -143,27 +178,24 @@ def _line_groups(boxes: np.ndarray, params: ClassicalParams) -> list[list[int]]:
 
 def _drop_enclosed(boxes: np.ndarray, groups: list[list[int]]) -> list[list[int]]:
     """Drop groups lying inside another group's box (the counter of an R left behind by a column)."""
-    extents = []
-    for members in groups:
-        x0 = min(boxes[m, 0] for m in members)
-        y0 = min(boxes[m, 1] for m in members)
-        x1 = max(boxes[m, 0] + boxes[m, 2] for m in members)
-        y1 = max(boxes[m, 1] + boxes[m, 3] for m in members)
-        extents.append((x0, y0, x1, y1))
-    kept = []
-    for i, (x0, y0, x1, y1) in enumerate(extents):
-        area = max((x1 - x0) * (y1 - y0), 1)
-        enclosed = False
-        for j, (u0, v0, u1, v1) in enumerate(extents):
-            if i == j or (u1 - u0) * (v1 - v0) <= area:
-                continue
-            inter = max(0, min(x1, u1) - max(x0, u0)) * max(0, min(y1, v1) - max(y0, v0))
-            if inter >= 0.8 * area:
-                enclosed = True
-                break
-        if not enclosed:
-            kept.append(groups[i])
-    return kept
+    if not groups:
+        return groups
+    extents = np.array([(min(boxes[m, 0] for m in members), min(boxes[m, 1] for m in members),
+                         max(boxes[m, 0] + boxes[m, 2] for m in members), max(boxes[m, 1] + boxes[m, 3] for m in members))
+                        for members in groups], dtype=np.int64)
+    x0, y0, x1, y1 = extents.T
+    raw_area = (x1 - x0) * (y1 - y0)
+    area = np.maximum(raw_area, 1)
+    enclosed = np.zeros(len(groups), dtype=bool)
+    # Pairwise in blocks: a noisy scan leaves thousands of one-speck groups, and a Python double
+    # loop over them took longer than the whole rest of the page.
+    for start in range(0, len(groups), 256):
+        sl = slice(start, start + 256)
+        inter = (np.maximum(0, np.minimum(x1[sl, None], x1[None]) - np.maximum(x0[sl, None], x0[None]))
+                 * np.maximum(0, np.minimum(y1[sl, None], y1[None]) - np.maximum(y0[sl, None], y0[None])))
+        larger = raw_area[None] > area[sl, None]  # only a strictly larger group can enclose (never itself)
+        enclosed[sl] = (larger & (inter >= 0.8 * area[sl, None])).any(axis=1)
+    return [members for members, inside in zip(groups, enclosed) if not inside]
 
 
 def _group_quad(boxes: np.ndarray, members: list[int], params: ClassicalParams) -> tuple[np.ndarray, float] | None:

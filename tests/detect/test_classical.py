@@ -150,3 +150,60 @@ def test_a_circle_next_to_text_leaves_the_text_alone():
     found = detect(page)
     assert len(found) <= 2
     assert max(iou(line.quad, line_boxes(text)[0]) for line in found) >= 0.5
+
+
+def _brute_force_groups(boxes: np.ndarray, columns: bool) -> set[frozenset[int]]:
+    """Every pair judged in left-edge order, with no search window: what _link_rows must equal."""
+    from edgeocr.detect.classical import _UnionFind, _pair_links
+
+    work = boxes[:, [1, 0, 3, 2, 4]] if columns else boxes
+    typical_h = float(np.median(work[work[:, 3] >= 4, 3]))
+    order = np.argsort(work[:, 0], kind="stable")
+    links = _UnionFind(len(work))
+    for a in range(len(order)):
+        for b in range(a + 1, len(order)):
+            i, j = int(order[a]), int(order[b])
+            if _pair_links(work[i].astype(float), work[j].astype(float), 0.9, 0.5, typical_h, columns):
+                links.union(i, j)
+    groups: dict[int, set[int]] = {}
+    for index in range(len(work)):
+        groups.setdefault(links.find(index), set()).add(index)
+    return {frozenset(g) for g in groups.values()}
+
+
+@pytest.mark.parametrize("columns", [False, True])
+def test_row_linking_finds_every_pair_a_full_search_finds(columns):
+    """The windowed search (short reach for ordinary boxes, look-back for very tall ones) must
+    link exactly what judging every pair links, tall smudges and specks included."""
+    from edgeocr.detect.classical import _link_rows
+
+    rng = np.random.default_rng(7)
+    count = 400
+    heights = rng.integers(4, 14, count)
+    heights[:6] = rng.integers(60, 200, 6)  # a few tall components, like a stamp or a smudge
+    widths = rng.integers(2, 20, count)
+    xs = rng.integers(0, 600, count)
+    ys = rng.integers(0, 400, count)
+    boxes = np.stack([xs, ys, widths, heights, widths * heights // 2], axis=1).astype(np.int64)
+    links = _link_rows(boxes, 0.9, 0.5, columns=columns)
+    groups: dict[int, set[int]] = {}
+    for index in range(count):
+        groups.setdefault(links.find(index), set()).add(index)
+    found = {frozenset(g) for g in groups.values()}
+    assert found == _brute_force_groups(boxes, columns)
+    assert any(len(g) > 1 for g in found)  # the page must actually link something
+
+
+def test_a_noisy_page_with_one_tall_smudge_still_reads_its_line():
+    """Thousands of specks and one tall blot used to make row linking compare every pair."""
+    image = render_lines(["TOTAL 12.50"], font_size=32)
+    canvas = np.full((900, 900, 3), 245, dtype=np.uint8)
+    canvas[300:300 + image.shape[0], 100:100 + image.shape[1]] = image
+    rng = np.random.default_rng(3)
+    for x, y in rng.integers(0, 900, (3000, 2)):
+        if not (280 <= y <= 300 + image.shape[0] + 20 and 80 <= x <= 120 + image.shape[1]):
+            canvas[y:y + 2, x:x + 2] = 30
+    cv2.rectangle(canvas, (800, 50), (830, 700), (30, 30, 30), -1)  # the smudge
+    found = detect(canvas)
+    line_box = (100 + 40, 300 + 40, 100 + image.shape[1] - 40, 300 + image.shape[0] - 40)
+    assert any(iou(line.quad, line_box) > 0.3 for line in found)
