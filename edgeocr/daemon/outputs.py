@@ -12,39 +12,12 @@ import errno
 import json
 import os
 import shutil
-import tempfile
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from ..fileio import atomic_write, fsync_dir
+
 SIDE_SUFFIX, ERROR_SUFFIX, TEXT_SUFFIX = ".json", ".error.json", ".txt"
-
-
-def fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def atomic_write(path: Path, data: bytes, mode: int = 0o644) -> None:
-    """Write ``data`` to ``path`` all at once: temp file, fsync, rename, fsync the folder."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temp, mode)  # mkstemp's 0600 would survive the rename
-        os.replace(temp, path)
-    except BaseException:
-        try:
-            os.unlink(temp)
-        except OSError:
-            pass
-        raise
-    fsync_dir(path.parent)
 
 
 def move_file(src: Path, dst: Path) -> None:

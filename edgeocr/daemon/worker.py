@@ -17,7 +17,6 @@ import stat
 import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
@@ -25,6 +24,7 @@ from ..cache import ResultCache, content_key
 from ..config import DaemonConfig
 from . import inbox as inbox_rules
 from .journal import Entry, Journal
+from ..fileio import utc_iso
 from .outputs import Outputs, read_json
 
 log = logging.getLogger("edgeocr.daemon")
@@ -40,8 +40,6 @@ class PermanentError(Exception):
         self.code, self.message = code, message
 
 
-def iso(timestamp: float) -> str:
-    return datetime.fromtimestamp(timestamp, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def describe(exc: BaseException) -> str:
@@ -158,7 +156,7 @@ class Processor:
                 error = result.get("error", {})
                 return self._fail(rel, entry, error.get("code", "internal_error"), error.get("message", ""), sha)
             document = dict(result)
-            document.update(source=rel, received_at=iso(entry.received_at), processed_at=iso(time.time()),
+            document.update(source=rel, received_at=utc_iso(entry.received_at), processed_at=utc_iso(time.time()),
                             attempts=entry.attempts, sha256=sha)
         folders.write_success(rel, dest, document)
         self.journal.finish(rel, DONE, sha)
@@ -173,10 +171,10 @@ class Processor:
         if dest is None:
             dest = folders.choose_dest(folders.failed, rel)
         self.journal.set_dest(rel, "failed:" + dest, sha)
-        history = list(entry.errors) + [{"at": iso(time.time()), "attempt": entry.attempts, "code": code,
+        history = list(entry.errors) + [{"at": utc_iso(time.time()), "attempt": entry.attempts, "code": code,
                                          "message": message}]
         report = {"success": False, "error": {"code": code, "message": message}, "source": rel,
-                  "received_at": iso(entry.received_at), "failed_at": iso(time.time()),
+                  "received_at": utc_iso(entry.received_at), "failed_at": utc_iso(time.time()),
                   "attempts": entry.attempts, "sha256": sha, "history": history}
         try:
             error_path = folders.write_failure(rel, dest, report)
@@ -186,7 +184,7 @@ class Processor:
         except OSError as exc:
             # Cannot even move it to failed/ (read-only inbox, disk full): keep it, try later.
             due = time.time() + self.config_of().retry_max_seconds
-            self.journal.retry(rel, {"at": iso(time.time()), "attempt": entry.attempts, "code": "cannot_move_to_failed",
+            self.journal.retry(rel, {"at": utc_iso(time.time()), "attempt": entry.attempts, "code": "cannot_move_to_failed",
                                      "message": describe(exc)}, due)
             log.error("cannot move %s to failed/ (%s); it stays in the inbox, next try in %.0f s",
                       rel, describe(exc), due - time.time())
@@ -206,7 +204,7 @@ class Processor:
             return self._fail(rel, entry, f"{stage}_failed", f"gave up after {entry.attempts} attempts; last: "
                               f"{describe(exc)}", entry.sha256)
         due = time.time() + backoff(config, entry.attempts)
-        self.journal.retry(rel, {"at": iso(time.time()), "attempt": entry.attempts, "code": f"{stage}_failed",
+        self.journal.retry(rel, {"at": utc_iso(time.time()), "attempt": entry.attempts, "code": f"{stage}_failed",
                                  "message": describe(exc)}, due)
         self._count("retried")
         log.warning("%s %s failed (attempt %d of %d): %s; nothing lost, retrying in %.1f s",

@@ -23,7 +23,8 @@ import numpy as np
 from ..config import Config
 from ..errors import EdgeOcrError, SourceUnavailableError
 from ..result import error_dict
-from .sink import FrameSink, frame_record, utc_now_iso
+from ..fileio import utc_iso
+from .sink import FrameSink, frame_record
 
 log = logging.getLogger("edgeocr.sources.camera")
 
@@ -105,7 +106,7 @@ class _CameraLoop:
             if not in_outage:
                 in_outage = True
                 self.stats.outages += 1
-                self._emit(error_dict(SourceUnavailableError.code, message), utc_now_iso(), None)
+                self._emit(error_dict(SourceUnavailableError.code, message), utc_iso(), None)
             log.warning("%s; retrying in %.2f s", message, delay)
             self.stop_event.wait(delay)
             delay = min(delay * 2, self.settings.reconnect_seconds)
@@ -136,7 +137,7 @@ class _CameraLoop:
         return grabbed
 
     def _ocr(self, frame: np.ndarray, change: float) -> None:
-        captured_at = utc_now_iso()
+        captured_at = utc_iso()
         try:
             result = self.engine.ocr_array(frame).to_dict()
         except EdgeOcrError as exc:

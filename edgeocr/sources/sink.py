@@ -10,41 +10,12 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 import threading
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TextIO
 
 from ..config import SourcesConfig
-
-
-def utc_now_iso() -> str:
-    """ISO-8601 UTC with milliseconds, e.g. ``2026-11-25T10:01:03.123Z``."""
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def atomic_write(path: Path, data: bytes, mode: int = 0o644) -> None:
-    """Write ``data`` to ``path`` so readers see the old file or the whole new one, never a part."""
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temporary, mode)  # mkstemp's 0600 would survive the rename
-        os.replace(temporary, path)
-    except BaseException:
-        try:
-            os.unlink(temporary)
-        except FileNotFoundError:
-            pass
-        raise
-    directory = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(directory)  # make the rename itself durable
-    finally:
-        os.close(directory)
+from ..fileio import atomic_write, utc_iso
 
 
 def frame_record(source: str, frame_index: int, captured_at: str, result: dict[str, Any]) -> dict[str, Any]:
@@ -90,7 +61,7 @@ class FrameSink:
         ``frame_path``; its sidecar ``<frame>.json`` holds the same record. Returns the record.
         """
         if self.save_dir is not None and frame is not None:
-            stamp = record.get("captured_at", utc_now_iso()).replace(":", "").replace("-", "")
+            stamp = record.get("captured_at", utc_iso()).replace(":", "").replace("-", "")
             name = _safe_name(f"{stamp}-{record.get('source', 'frame')}-{record.get('frame_index', 0):06d}") + ext
             path = self.save_dir / name
             record = {**record, "frame_path": str(path)}

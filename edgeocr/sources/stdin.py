@@ -18,7 +18,8 @@ from typing import Any, BinaryIO
 from ..config import Config
 from ..result import error_dict
 from .mjpeg import Frame, MjpegSplitter, sniff_other_image
-from .sink import FrameSink, frame_record, utc_now_iso
+from ..fileio import utc_iso
+from .sink import FrameSink, frame_record
 
 log = logging.getLogger("edgeocr.sources.stdin")
 
@@ -66,7 +67,7 @@ class _Emitter:
         self.failed = False
 
     def frame(self, data: bytes, ext: str = ".jpg") -> None:
-        captured_at = utc_now_iso()
+        captured_at = utc_iso()
         try:
             result = self.engine.run(data)
         except Exception as exc:  # a bug or MemoryError in one frame must not end the stream
@@ -76,7 +77,7 @@ class _Emitter:
 
     def error(self, code: str, message: str, **extra: Any) -> None:
         log.warning("frame %d: %s: %s", self.index, code, message)
-        self._write({**error_dict(code, message), **extra}, utc_now_iso(), None, ".jpg")
+        self._write({**error_dict(code, message), **extra}, utc_iso(), None, ".jpg")
 
     def _write(self, result: dict[str, Any], captured_at: str, data: bytes | None, ext: str) -> None:
         if not result.get("success"):

@@ -12,12 +12,13 @@ import numpy as np
 import pytest
 
 from edgeocr.config import SourcesConfig
-from edgeocr.sources.sink import FrameSink, atomic_write, frame_record, utc_now_iso
+from edgeocr.fileio import atomic_write, utc_iso
+from edgeocr.sources.sink import FrameSink, frame_record
 from tests.sources.frames import jpeg
 
 
 def test_captured_at_is_iso_8601_utc():
-    stamp = utc_now_iso()
+    stamp = utc_iso()
     assert stamp.endswith("Z")
     parsed = datetime.fromisoformat(stamp)
     assert parsed.tzinfo is not None and parsed.utcoffset() == timedelta(0)
