@@ -82,18 +82,12 @@ def _tokens(lines: Iterable[str]) -> Counter:
 
 
 @dataclass
-class WordCounts:
-    """Multiset word matches, summed over pages so that totals weigh every word equally."""
+class MatchCounts:
+    """Matches against predictions and truths, summed over pages so every item weighs the same."""
 
     matched: int = 0
     predicted: int = 0
     truth: int = 0
-
-    def add(self, predicted_lines: Iterable[str], truth_lines: Iterable[str]) -> None:
-        predicted, truth = _tokens(predicted_lines), _tokens(truth_lines)
-        self.matched += sum((predicted & truth).values())
-        self.predicted += sum(predicted.values())
-        self.truth += sum(truth.values())
 
     @property
     def precision(self) -> float:
@@ -107,6 +101,16 @@ class WordCounts:
     def f1(self) -> float:
         p, r = self.precision, self.recall
         return 2 * p * r / (p + r) if p + r else 0.0
+
+
+class WordCounts(MatchCounts):
+    """Multiset word matches (the SROIE task-2 measure)."""
+
+    def add(self, predicted_lines: Iterable[str], truth_lines: Iterable[str]) -> None:
+        predicted, truth = _tokens(predicted_lines), _tokens(truth_lines)
+        self.matched += sum((predicted & truth).values())
+        self.predicted += sum(predicted.values())
+        self.truth += sum(truth.values())
 
 
 def _normalise(text: str) -> str:
@@ -149,11 +153,8 @@ def quad_iou(a: Quad, b: Quad) -> float:
     return float(inter / union) if union > 0 else 0.0
 
 
-@dataclass
-class DetectionCounts:
-    matched: int = 0
-    predicted: int = 0
-    truth: int = 0
+class DetectionCounts(MatchCounts):
+    """One-to-one quadrilateral matches at an IoU threshold, best pairs first."""
 
     def add(self, predicted: Sequence[Quad], truth: Sequence[Quad], iou_threshold: float = 0.5) -> None:
         pairs = []
@@ -172,14 +173,6 @@ class DetectionCounts:
         self.truth += len(truth)
 
     @property
-    def precision(self) -> float:
-        return self.matched / self.predicted if self.predicted else 0.0
-
-    @property
-    def recall(self) -> float:
-        return self.matched / self.truth if self.truth else 0.0
-
-    @property
     def hmean(self) -> float:
-        p, r = self.precision, self.recall
-        return 2 * p * r / (p + r) if p + r else 0.0
+        """Detection papers call F1 the H-mean."""
+        return self.f1
