@@ -34,6 +34,7 @@ from edgeocr.train.fonts import latin_eval_fonts  # noqa: E402
 from edgeocr.train.render import Degradation, render_line  # noqa: E402
 from edgeocr.metrics import edit_distance  # noqa: E402
 from tests.rendering import encode, render_lines  # noqa: E402
+from bench.linetiming import time_recognizer  # noqa: E402
 
 PAGE = [
     "CORNER CAFE & BAKERY", "12 Market Street, Springfield", "Tel: (555) 010-2233",
@@ -105,19 +106,8 @@ def bench_lines(base: Config, runs: int) -> list[dict]:
         for name, variant in VARIANTS.items():
             engine = engine_for(base, threads, variant)
             crop = line_crop(engine.recognizer.settings.height)
-            engine.recognizer.recognize([crop], 1)
-            single = []
-            for _ in range(runs):
-                started = time.perf_counter()
-                engine.recognizer.recognize([crop], 1)
-                single.append(time.perf_counter() - started)
-            receipt = [crop] * 45  # a typical receipt has about 45 lines
-            engine.recognizer.recognize(receipt, 16)
-            batched = []
-            for _ in range(max(3, runs // 5)):
-                started = time.perf_counter()
-                engine.recognizer.recognize(receipt, 16)
-                batched.append(time.perf_counter() - started)
+            # A typical receipt has about 45 lines.
+            single, batched = time_recognizer(engine.recognizer, crop, runs, 45, max(3, runs // 5))
             rows.append({"variant": name, "threads": threads, "line_p50_ms": percentile(single, 50) * 1000,
                          "receipt45_p50_ms": percentile(batched, 50) * 1000,
                          "batched_ms_per_line": percentile(batched, 50) * 1000 / 45})

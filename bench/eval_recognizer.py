@@ -34,6 +34,7 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
 from bench.evalsets import KINDS, render_eval_set  # noqa: E402
+from bench.linetiming import time_recognizer  # noqa: E402
 from edgeocr.evaluation import load_labelled_pages  # noqa: E402
 from edgeocr.geometry import crop_quad  # noqa: E402
 from edgeocr.metrics import edit_distance  # noqa: E402
@@ -114,19 +115,7 @@ def measure_latency(pack, runs: int) -> list[dict]:
         for variant, key in VARIANTS.items():
             recognizer = recognizer_for(pack, key, threads)
             line = latency_line(recognizer.settings.height)
-            recognizer.recognize([line], 1)  # warm-up: first-run graph work stays out of the numbers
-            single = []
-            for _ in range(runs):
-                started = time.perf_counter()
-                recognizer.recognize([line], 1)
-                single.append(time.perf_counter() - started)
-            receipt = [line] * 45
-            recognizer.recognize(receipt, 16)
-            batched = []
-            for _ in range(max(3, runs // 5)):
-                started = time.perf_counter()
-                recognizer.recognize(receipt, 16)
-                batched.append(time.perf_counter() - started)
+            single, batched = time_recognizer(recognizer, line, runs, 45, max(3, runs // 5))
             rows.append({"variant": variant, "threads": threads, "line_p50_ms": statistics.median(single) * 1000,
                          "receipt45_p50_ms": statistics.median(batched) * 1000})
     return rows

@@ -13,11 +13,12 @@ from __future__ import annotations
 import dataclasses
 import statistics
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.append(str(Path(__file__).resolve().parents[2]))  # the checkout, for bench.linetiming (last: edgeocr stays the installed one)
 import protocol  # noqa: E402
+from bench.linetiming import time_recognizer  # noqa: E402
 
 
 def yardstick_line(height: int = 32, width: int = 320):
@@ -33,20 +34,8 @@ def yardstick_line(height: int = 32, width: int = 320):
 def time_lines(recognizer, runs: int) -> dict:
     """Seconds for one 32x320 line alone and per line in a batch of 16, after a warm-up each."""
     line = yardstick_line(recognizer.settings.height)
-    recognizer.recognize([line], 1)
-    single = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        recognizer.recognize([line], 1)
-        single.append(time.perf_counter() - started)
-    batch = [line] * 16
-    recognizer.recognize(batch, 16)
-    batched = []
-    for _ in range(max(3, runs // 8)):
-        started = time.perf_counter()
-        recognizer.recognize(batch, 16)
-        batched.append((time.perf_counter() - started) / 16)
-    return {"line_320_seconds": statistics.median(single), "line_320_batched_seconds": statistics.median(batched),
+    single, batched = time_recognizer(recognizer, line, runs, 16, max(3, runs // 8))
+    return {"line_320_seconds": statistics.median(single), "line_320_batched_seconds": statistics.median(batched) / 16,
             "line_320_runs": runs}
 
 
