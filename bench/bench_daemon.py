@@ -12,7 +12,6 @@ every file.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import shutil
@@ -28,6 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.rendering import encode, render_lines  # noqa: E402
+from bench.results_io import write_results  # noqa: E402
 
 ITEMS = ["Latte", "Croissant", "Bagel", "Orange juice", "Muffin", "Espresso", "Tea", "Sandwich", "Soup", "Water"]
 
@@ -208,12 +208,8 @@ def main() -> int:
           f"{k['inputs']} | {k['processed']} | {k['failed']} ({k['expected_failed']}) | {k['lost']} | "
           f"{k['duplicated']} | {k['in_wrong_folder']} | {k['stray_temp_files']} |")
 
-    out = ROOT / "bench" / "results"
-    out.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    for name in (f"daemon-{stamp}.json", "daemon-latest.json"):
-        (out / name).write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
-    print(f"\nJSON: bench/results/daemon-{stamp}.json")
+    written = write_results(ROOT / "bench" / "results", "daemon", results)
+    print(f"\nJSON: {written.relative_to(ROOT)}")
     return 0
 
 

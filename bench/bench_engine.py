@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import os
 import platform
 import random
@@ -35,6 +34,7 @@ from edgeocr.train.render import Degradation, render_line  # noqa: E402
 from edgeocr.metrics import edit_distance  # noqa: E402
 from tests.rendering import encode, render_lines  # noqa: E402
 from bench.linetiming import time_recognizer  # noqa: E402
+from bench.results_io import write_results  # noqa: E402
 
 PAGE = [
     "CORNER CAFE & BAKERY", "12 Market Street, Springfield", "Tel: (555) 010-2233",
@@ -188,10 +188,7 @@ def main(argv: list[str] | None = None) -> int:
     results["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     table = report(results)
     print(table)
-    args.out.mkdir(parents=True, exist_ok=True)
-    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-    for name in (f"bench_engine-{stamp}.json", "bench_engine-latest.json"):
-        (args.out / name).write_text(json.dumps({**results, "table": table}, indent=2))
+    write_results(args.out, "bench_engine", results, table)
     return 0
 
 

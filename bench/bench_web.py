@@ -29,6 +29,7 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 
 from tests.rendering import encode, render_lines  # noqa: E402
+from bench.results_io import write_results  # noqa: E402
 
 RECEIPT = [
     "CORNER CAFE & BAKERY", "12 Market Street, Springfield", "Tel: (555) 010-2233",
@@ -181,10 +182,7 @@ def main(argv: list[str] | None = None) -> int:
     results["server_exit_code"] = server.returncode
     table = report(results)
     print(table)
-    args.out.mkdir(parents=True, exist_ok=True)
-    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-    for name in (f"bench_web-{stamp}.json", "bench_web-latest.json"):
-        (args.out / name).write_text(json.dumps({**results, "table": table}, indent=2))
+    write_results(args.out, "bench_web", results, table)
     return 0
 
 

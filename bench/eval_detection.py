@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import os
 import signal
 import statistics
@@ -32,6 +31,7 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 import yaml  # noqa: E402
 
+from bench.results_io import write_results  # noqa: E402
 from edgeocr.config import Config  # noqa: E402
 from edgeocr.decode import decode_image  # noqa: E402
 from edgeocr.detect.db import DbDetector, DbParams  # noqa: E402
@@ -239,10 +239,7 @@ def main(argv: list[str] | None = None) -> int:
                                   if name.startswith("det")}
     table = report(results)
     print(table)
-    args.out.mkdir(parents=True, exist_ok=True)
-    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-    for name in (f"eval_detection-{args.detector}-{stamp}.json", f"eval_detection-{args.detector}-latest.json"):
-        (args.out / name).write_text(json.dumps({**results, "table": table}, indent=2))
+    write_results(args.out, f"eval_detection-{args.detector}", results, table)
     return 0
 
 

@@ -19,11 +19,9 @@ measured back to back in this process. Prints a Markdown table; JSON goes to ben
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import statistics
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,6 +33,7 @@ import numpy as np  # noqa: E402
 
 from bench.evalsets import KINDS, render_eval_set  # noqa: E402
 from bench.linetiming import time_recognizer  # noqa: E402
+from bench.results_io import write_results  # noqa: E402
 from edgeocr.evaluation import load_labelled_pages  # noqa: E402
 from edgeocr.geometry import crop_quad  # noqa: E402
 from edgeocr.metrics import edit_distance  # noqa: E402
@@ -155,10 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     results["latency"] = measure_latency(pack, args.runs)
     table = report(results)
     print(table)
-    args.out.mkdir(parents=True, exist_ok=True)
-    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-    for name in (f"eval_recognizer-{pack.name}-{stamp}.json", f"eval_recognizer-{pack.name}-latest.json"):
-        (args.out / name).write_text(json.dumps({**results, "table": table}, indent=2, ensure_ascii=False))
+    write_results(args.out, f"eval_recognizer-{pack.name}", results, table)
     return 0
 
 
