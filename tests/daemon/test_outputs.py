@@ -1,38 +1,7 @@
-"""Atomic writes and moves on real files; failures leave no partial output behind."""
+"""Moves and sidecars on real files; failures leave no partial output behind (atomic writes: tests/test_fileio.py)."""
 from __future__ import annotations
 
-import errno
-import os
-
-import pytest
-
-from edgeocr.daemon import outputs
-from edgeocr.daemon.outputs import Outputs, atomic_write, move_file
-
-
-def test_atomic_write_replaces_whole_and_sets_mode(tmp_path):
-    target = tmp_path / "deep" / "a.json"
-    atomic_write(target, b"first")
-    atomic_write(target, b"second")
-    assert target.read_bytes() == b"second"
-    assert oct(target.stat().st_mode & 0o777) == oct(0o644)
-    assert os.listdir(target.parent) == ["a.json"]  # no temporary left
-
-
-def test_atomic_write_failure_leaves_old_content_and_no_temp(tmp_path, monkeypatch):
-    target = tmp_path / "a.json"
-    atomic_write(target, b"old")
-
-    # Injected: a real full disk is tested in test_service.py where a tmpfs can be mounted.
-    def full(fd):
-        raise OSError(errno.ENOSPC, "No space left on device")
-
-    monkeypatch.setattr(outputs.os, "fsync", full)
-    with pytest.raises(OSError) as info:
-        atomic_write(target, b"new")
-    assert info.value.errno == errno.ENOSPC
-    assert target.read_bytes() == b"old"
-    assert os.listdir(tmp_path) == ["a.json"]
+from edgeocr.daemon.outputs import Outputs, move_file
 
 
 def test_move_keeps_a_symlink_a_symlink(tmp_path):

@@ -1,7 +1,6 @@
 """The frame sink: JSON lines to a real file or stream, saved frames with sidecars, atomic writes."""
 from __future__ import annotations
 
-import errno
 import io
 import json
 import threading
@@ -9,10 +8,9 @@ from datetime import datetime, timedelta, timezone
 
 import cv2
 import numpy as np
-import pytest
 
 from edgeocr.config import SourcesConfig
-from edgeocr.fileio import atomic_write, utc_iso
+from edgeocr.fileio import utc_iso
 from edgeocr.sources.sink import FrameSink, frame_record
 from tests.sources.frames import jpeg
 
@@ -109,25 +107,3 @@ def test_records_without_a_frame_are_not_saved(tmp_path):
     record = sink.emit({"source": "camera:0", "frame_index": 0, "success": False})
     assert "frame_path" not in record
     assert list(tmp_path.iterdir()) == []
-
-
-def test_atomic_write_replaces_whole_and_cleans_up_on_failure(tmp_path, monkeypatch):
-    target = tmp_path / "a.jpg"
-    atomic_write(target, b"old")
-    atomic_write(target, b"new contents")
-    assert target.read_bytes() == b"new contents"
-    assert target.stat().st_mode & 0o777 == 0o644
-
-    # An I/O error half-way (injected: fsync raising ENOSPC, as a full disk would) must leave the
-    # old file intact and no temporary file behind.
-    import edgeocr.sources.sink as sink_module
-
-    def failing_fsync(fd: int) -> None:
-        raise OSError(errno.ENOSPC, "No space left on device (injected)")
-
-    monkeypatch.setattr(sink_module.os, "fsync", failing_fsync)
-    with pytest.raises(OSError):
-        atomic_write(target, b"never")
-    monkeypatch.undo()
-    assert target.read_bytes() == b"new contents"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.jpg"]
