@@ -29,7 +29,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
-import yaml  # noqa: E402
 
 from bench.results_io import write_results  # noqa: E402
 from edgeocr.config import Config  # noqa: E402
@@ -37,7 +36,6 @@ from edgeocr.decode import decode_image  # noqa: E402
 from edgeocr.detect.db import DbDetector, DbParams  # noqa: E402
 from edgeocr.engine import Engine, OcrOptions  # noqa: E402
 from edgeocr.evaluation import DetectionCounts, WordCounts, line_edits, load_labelled_pages  # noqa: E402
-from edgeocr.packs import PACK_FILE  # noqa: E402
 from edgeocr.preprocess import preprocess  # noqa: E402
 from edgeocr.runtime import create_session  # noqa: E402
 
@@ -69,17 +67,16 @@ def detectors_for(engine: Engine, name: str, overrides: dict[str, float] | None 
     if name != "db":
         return {"classical": detector}
     detector.params = dataclasses.replace(detector.params, **(overrides or {}))
-    raw = yaml.safe_load((engine.pack.root / PACK_FILE).read_text(encoding="utf-8"))["detector"]
-    found = {Path(engine.pack.detector.model).stem.split(".")[-1] or "default": detector}
-    for variant, file in (raw.get("variants") or {}).items():
-        session = create_session(engine.pack.path(file), engine.threads)
-        found[variant] = DbDetector(session, detector.params, channels=detector.channels,
-                                    mean=tuple(detector.mean.ravel()), std=tuple(detector.std.ravel()))
+    found: dict[str, object] = {"default": detector}
+    for variant in engine.pack.detector.variants:
+        session = create_session(engine.pack.detector_model(variant), engine.threads)
+        found[variant] = DbDetector(session, detector.params, detector.spec)
     return found
 
 
 def gray_pages(engine: Engine, pages) -> list[np.ndarray]:
-    return [preprocess(decode_image(page.image_path.read_bytes()).pixels, engine.config.preprocess) for page in pages]
+    return [preprocess(decode_image(page.image_path.read_bytes()).pixels, engine.config.preprocess, engine.colour)
+            for page in pages]
 
 
 class PageTimeout(Exception):

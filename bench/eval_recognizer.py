@@ -38,7 +38,8 @@ from edgeocr.evaluation import load_labelled_pages  # noqa: E402
 from edgeocr.geometry import crop_quad  # noqa: E402
 from edgeocr.metrics import edit_distance  # noqa: E402
 from edgeocr.packs import find_pack_dir, load_pack  # noqa: E402
-from edgeocr.recognize import Recognizer, RecognizerSettings  # noqa: E402
+from edgeocr.recognize import Recognizer  # noqa: E402
+from edgeocr.registry import build_recognizer  # noqa: E402
 from edgeocr.runtime import create_session  # noqa: E402
 from edgeocr.train.fonts import cjk_eval_fonts  # noqa: E402
 from edgeocr.train.render import Degradation, render_line  # noqa: E402
@@ -48,9 +49,7 @@ LATENCY_TEXT = "合计 Total ¥128.50 2024年3月5日"
 
 
 def recognizer_for(pack, variant: str | None, threads: int) -> Recognizer:
-    spec = pack.recognizer
-    return Recognizer(create_session(pack.recognizer_model(variant), threads), pack.charset(),
-                      RecognizerSettings(spec.input_height, spec.max_width, spec.width_stride, spec.blank_index))
+    return build_recognizer(pack, threads, variant)
 
 
 def score(predictions: list[str], truths: list[str]) -> dict:

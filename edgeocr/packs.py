@@ -15,8 +15,34 @@ from typing import Any
 import yaml
 
 from .errors import ModelPackError
+from .inputspec import InputSpec
 
 PACK_FILE = "pack.yaml"
+
+
+RECOGNIZER_TYPES = ("crnn-ctc", "ppocr-ctc")
+DETECTOR_TYPES = ("classical", "db")
+CLASSIFIER_TYPES = ("cls-0-180",)
+# Scripts a pack may declare it reads; the engine reports them so a Latin-only pack is never
+# silently used on Chinese.
+KNOWN_SCRIPTS = ("latin", "han", "hangul", "kana", "cyrillic", "greek", "arabic")
+
+# The input conventions of each model family when a pack does not spell them out: our CRNN is
+# grayscale at 32 px scaled to [-1, 1]; PP-OCR recognizers take BGR at 48 px, (x/255 - 0.5)/0.5,
+# zero-padded as in their training.
+DEFAULT_INPUTS: dict[str, dict[str, Any]] = {
+    "crnn-ctc": {"channels": 1, "height": 32, "mean": [0.5], "std": [0.5], "pad": "edge", "width_multiple": 32},
+    "ppocr-ctc": {"channels": 3, "height": 48, "mean": [0.5], "std": [0.5], "pad": "zero", "width_multiple": 8,
+                  "min_width": 16, "max_width": 3200},
+    "db": {"channels": 3, "mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225]},
+    "cls-0-180": {"channels": 3, "height": 48, "mean": [0.5], "std": [0.5], "pad": "zero", "min_width": 16,
+                  "max_width": 192, "width_multiple": 192},
+}
+
+
+def family_input(family: str, **changes: Any) -> InputSpec:
+    """A model family's default input convention, with ``changes`` (training and packing use it)."""
+    return InputSpec.from_dict({**DEFAULT_INPUTS[family], **changes}, f"{family} input")
 
 
 @dataclass(frozen=True)
@@ -24,11 +50,19 @@ class RecognizerSpec:
     type: str
     model: str
     charset: str
-    input_height: int
-    max_width: int
-    blank_index: int
-    width_stride: int
+    input: InputSpec
+    blank_index: int = 0
+    batch_size: int | None = None     # the pack's measured best; engine.batch_size overrides
     variants: dict[str, str] = field(default_factory=dict)
+
+    # The names the rest of the code used before input conventions became an InputSpec.
+    @property
+    def input_height(self) -> int:
+        return int(self.input.height or 0)
+
+    @property
+    def max_width(self) -> int:
+        return self.input.max_width
 
 
 @dataclass(frozen=True)
@@ -36,6 +70,19 @@ class DetectorSpec:
     type: str                       # "classical" or "db"
     model: str | None = None
     settings: dict[str, Any] = field(default_factory=dict)
+    input: InputSpec | None = None
+    variants: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ClassifierSpec:
+    """A line orientation classifier (0 or 180 degrees); absent in packs that have none."""
+
+    type: str
+    model: str
+    input: InputSpec
+    settings: dict[str, Any] = field(default_factory=dict)
+    variants: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -49,6 +96,9 @@ class ModelPack:
     recognizer: RecognizerSpec
     detector: DetectorSpec
     metrics: dict[str, Any] = field(default_factory=dict)
+    classifier: ClassifierSpec | None = None
+    scripts: tuple[str, ...] = ("latin",)
+    provenance: dict[str, Any] = field(default_factory=dict)
 
     def path(self, name: str) -> Path:
         return self.root / name
@@ -61,12 +111,27 @@ class ModelPack:
         return chars
 
     def recognizer_model(self, variant: str | None = None) -> Path:
-        if variant is None or variant == "default":
-            return self.path(self.recognizer.model)
-        if variant not in self.recognizer.variants:
-            raise ModelPackError(f"pack {self.name}: no recognizer variant '{variant}' "
-                                 f"(has: default, {', '.join(self.recognizer.variants) or 'none'})")
-        return self.path(self.recognizer.variants[variant])
+        return self.path(_variant(self.name, "recognizer", self.recognizer.model, self.recognizer.variants, variant))
+
+    def detector_model(self, variant: str | None = None) -> Path:
+        assert self.detector.model is not None
+        return self.path(_variant(self.name, "detector", self.detector.model, self.detector.variants, variant))
+
+    def classifier_model(self, variant: str | None = None) -> Path:
+        assert self.classifier is not None
+        return self.path(_variant(self.name, "classifier", self.classifier.model, self.classifier.variants, variant))
+
+    def size_bytes(self) -> int:
+        return sum(self.path(name).stat().st_size for name in self.files if self.path(name).is_file())
+
+
+def _variant(pack: str, part: str, default: str, variants: dict[str, str], wanted: str | None) -> str:
+    if wanted is None or wanted == "default":
+        return default
+    if wanted not in variants:
+        raise ModelPackError(f"pack {pack}: no {part} variant '{wanted}' "
+                             f"(has: default, {', '.join(variants) or 'none'})")
+    return variants[wanted]
 
 
 def sha256_file(path: Path) -> str:
@@ -133,35 +198,56 @@ def load_pack(directory: Path, verify: bool = True) -> ModelPack:
     files = _require(data, "files", dict, where)
     rec = _require(data, "recognizer", dict, where)
     det = _require(data, "detector", dict, where)
+    rec_where = f"{where} recognizer"
+    rec_type = _require(rec, "type", str, rec_where)
+    if rec_type not in RECOGNIZER_TYPES:
+        raise ModelPackError(f"{rec_where}: type '{rec_type}' is not supported ({', '.join(RECOGNIZER_TYPES)})")
     recognizer = RecognizerSpec(
-        type=_require(rec, "type", str, f"{where} recognizer"),
-        model=_require(rec, "model", str, f"{where} recognizer"),
-        charset=_require(rec, "charset", str, f"{where} recognizer"),
-        input_height=_require(rec, "input_height", int, f"{where} recognizer"),
-        max_width=_require(rec, "max_width", int, f"{where} recognizer"),
-        blank_index=_require(rec, "blank_index", int, f"{where} recognizer"),
-        width_stride=int(rec.get("width_stride", 4)),
+        type=rec_type,
+        model=_require(rec, "model", str, rec_where),
+        charset=_require(rec, "charset", str, rec_where),
+        input=_input_spec(rec, rec_type, rec_where),
+        blank_index=int(rec.get("blank_index", 0)),
+        batch_size=rec.get("batch_size"),
         variants=dict(rec.get("variants") or {}),
     )
-    if recognizer.type != "crnn-ctc":
-        raise ModelPackError(f"{where}: recognizer type '{recognizer.type}' is not supported (crnn-ctc)")
     if recognizer.blank_index != 0:
         raise ModelPackError(f"{where}: blank_index must be 0 (the charset file lists classes 1..N)")
-    detector = DetectorSpec(type=_require(det, "type", str, f"{where} detector"), model=det.get("model"),
-                            settings=dict(det.get("settings") or {}))
-    if detector.type not in ("classical", "db"):
-        raise ModelPackError(f"{where}: detector type '{detector.type}' is not one of classical, db")
+    det_type = _require(det, "type", str, f"{where} detector")
+    if det_type not in DETECTOR_TYPES:
+        raise ModelPackError(f"{where}: detector type '{det_type}' is not one of {', '.join(DETECTOR_TYPES)}")
+    detector = DetectorSpec(type=det_type, model=det.get("model"), settings=dict(det.get("settings") or {}),
+                            input=_input_spec(det, det_type, f"{where} detector") if det_type == "db" else None,
+                            variants=dict(det.get("variants") or {}))
     if detector.type == "db" and not detector.model:
         raise ModelPackError(f"{where}: a db detector needs a model file")
+    classifier = None
+    if data.get("classifier") is not None:
+        cls = _require(data, "classifier", dict, where)
+        cls_where = f"{where} classifier"
+        cls_type = _require(cls, "type", str, cls_where)
+        if cls_type not in CLASSIFIER_TYPES:
+            raise ModelPackError(f"{cls_where}: type '{cls_type}' is not one of {', '.join(CLASSIFIER_TYPES)}")
+        classifier = ClassifierSpec(type=cls_type, model=_require(cls, "model", str, cls_where),
+                                    input=_input_spec(cls, cls_type, cls_where),
+                                    settings=dict(cls.get("settings") or {}), variants=dict(cls.get("variants") or {}))
+    scripts = tuple(data.get("scripts") or ("latin",))
+    unknown_scripts = [s for s in scripts if s not in KNOWN_SCRIPTS]
+    if unknown_scripts:
+        raise ModelPackError(f"{where}: unknown script(s) {', '.join(map(str, unknown_scripts))} "
+                             f"(known: {', '.join(KNOWN_SCRIPTS)})")
     pack = ModelPack(
         name=_require(data, "name", str, where), version=str(_require(data, "version", (str, int, float), where)),
         license=_require(data, "license", str, where), trained_on=str(data.get("trained_on", "")),
         root=directory, files={str(k): str(v.get("sha256") if isinstance(v, dict) else v) for k, v in files.items()},
         recognizer=recognizer, detector=detector, metrics=dict(data.get("metrics") or {}),
+        classifier=classifier, scripts=scripts, provenance=dict(data.get("provenance") or {}),
     )
-    referenced = [recognizer.model, recognizer.charset, *recognizer.variants.values()]
+    referenced = [recognizer.model, recognizer.charset, *recognizer.variants.values(), *detector.variants.values()]
     if detector.model:
         referenced.append(detector.model)
+    if classifier is not None:
+        referenced += [classifier.model, *classifier.variants.values()]
     for name in referenced:
         if name not in pack.files:
             raise ModelPackError(f"pack {pack.name}: {name} is used but not listed under files")
@@ -169,6 +255,22 @@ def load_pack(directory: Path, verify: bool = True) -> ModelPack:
     if len(pack.charset()) < 1:
         raise ModelPackError(f"pack {pack.name}: {recognizer.charset} is empty")
     return pack
+
+
+def _input_spec(section: dict, family: str, where: str) -> InputSpec:
+    """The section's ``input:`` over the family's defaults; older CRNN packs give height and width
+    as ``input_height`` / ``max_width`` beside the model."""
+    merged: dict[str, Any] = dict(DEFAULT_INPUTS[family])
+    if family == "crnn-ctc":
+        if "input_height" in section:
+            merged["height"] = _require(section, "input_height", int, where)
+        if "max_width" in section:
+            merged["max_width"] = _require(section, "max_width", int, where)
+    given = section.get("input") or {}
+    if not isinstance(given, dict):
+        raise ModelPackError(f"{where}: key 'input' must be a mapping, got {given!r}")
+    merged.update(given)
+    return InputSpec.from_dict(merged, where)
 
 
 def verify_files(pack: ModelPack, check_hashes: bool = True) -> None:

@@ -53,8 +53,10 @@ def start(job: dict):
     engine = Engine(config, options.get("variant"))
     pack = engine.pack
     model_files = [pack.recognizer_model(options.get("variant")), pack.path(pack.recognizer.charset)]
-    if pack.detector.type == "db" and pack.detector.model:
-        model_files.append(pack.path(pack.detector.model))
+    if pack.detector.model:
+        model_files.append(pack.detector_model())
+    if pack.classifier is not None:
+        model_files.append(pack.classifier_model())
 
     def read(item: dict) -> list:
         if item["kind"] == "line":

@@ -235,6 +235,8 @@ class ClassicalDetector:
         self.params = params
 
     def detect(self, gray: np.ndarray) -> list[DetectedLine]:
+        if gray.ndim == 3:  # a colour page, when the pack's networks read colour
+            gray = cv2.cvtColor(gray, cv2.COLOR_BGR2GRAY)
         scale = 1.0
         longest = max(gray.shape)
         if longest > self.params.max_side:

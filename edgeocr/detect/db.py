@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 
 from ..geometry import order_corners
+from ..inputspec import InputSpec, to_batch, to_channels
 from . import DetectedLine
 
 
@@ -76,24 +77,29 @@ def resize_for_db(image: np.ndarray, params: DbParams) -> tuple[np.ndarray, floa
 class DbDetector:
     """A DB network in an ONNX Runtime session: ``(N, C, H, W)`` page in, ``(N, 1, H, W)`` map out.
 
-    ``channels`` (1 or 3) and the normalisation come from the model pack.
+    The input convention (channels, colour order, mean, std) is the pack's ``InputSpec``; the
+    resize policy is in ``DbParams``.
     """
 
     name = "db"
 
-    def __init__(self, session, params: DbParams, channels: int = 3,
-                 mean: tuple[float, ...] = (0.485, 0.456, 0.406), std: tuple[float, ...] = (0.229, 0.224, 0.225)) -> None:
+    def __init__(self, session, params: DbParams, spec: InputSpec | None = None) -> None:
         self.session = session
         self.params = params
-        self.channels = channels
-        self.mean = np.array(mean[:channels], dtype=np.float32).reshape(1, channels, 1, 1)
-        self.std = np.array(std[:channels], dtype=np.float32).reshape(1, channels, 1, 1)
+        self.spec = spec or InputSpec(channels=3, mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225))
         self.input_name = session.get_inputs()[0].name
 
-    def detect(self, gray: np.ndarray) -> list[DetectedLine]:
-        resized, scale_x, scale_y = resize_for_db(gray, self.params)
-        planes = np.repeat(resized[None, None].astype(np.float32) / 255.0, self.channels, axis=1)
-        tensor = (planes - self.mean) / self.std
-        output = self.session.run(None, {self.input_name: tensor})[0]
+    @property
+    def channels(self) -> int:
+        return self.spec.channels
+
+    def probability_map(self, page: np.ndarray) -> tuple[np.ndarray, float, float]:
+        """The network's text probability map for an 8-bit BGR or grayscale page, and the scales back."""
+        resized, scale_x, scale_y = resize_for_db(to_channels(page, self.spec), self.params)
+        output = self.session.run(None, {self.input_name: to_batch([resized], self.spec)})[0]
         prob = np.asarray(output, dtype=np.float32).reshape(output.shape[-2], output.shape[-1])
+        return prob, scale_x, scale_y
+
+    def detect(self, page: np.ndarray) -> list[DetectedLine]:
+        prob, scale_x, scale_y = self.probability_map(page)
         return db_postprocess(prob, self.params, scale_x, scale_y)

@@ -9,6 +9,8 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from ..inputspec import to_batch
+from ..packs import family_input
 from .render import Degradation, font_covers, render_line
 
 TextSampler = Callable[[random.Random, list], str]
@@ -68,7 +70,7 @@ class RenderedLines(Dataset):
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
         image, text = self.sample(index)
-        tensor = torch.from_numpy(image.astype(np.float32) / 127.5 - 1.0)[None]
+        tensor = torch.from_numpy(to_batch([image], family_input("crnn-ctc", height=image.shape[0], width_multiple=1))[0])
         label = torch.tensor([self.class_of[ch] for ch in text], dtype=torch.long)
         return tensor, label
 

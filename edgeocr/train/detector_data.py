@@ -17,7 +17,8 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from .detector_model import INPUT_MEAN, INPUT_STD
+from ..inputspec import to_batch
+from .detector_model import INPUT_SPEC
 from .pages import render_page
 
 SHRINK_RATIO = 0.4
@@ -124,8 +125,8 @@ def make_targets(shape: tuple[int, int], quads: list[np.ndarray]) -> dict[str, n
 
 
 def normalise(gray: np.ndarray) -> np.ndarray:
-    """As ``DbDetector`` does it for a one-channel model."""
-    return (gray.astype(np.float32) / 255.0 - INPUT_MEAN) / INPUT_STD
+    """``(H, W)`` float32, by the same ``to_batch`` and pack ``InputSpec`` as the engine's ``DbDetector``."""
+    return to_batch([gray], INPUT_SPEC)[0, 0]
 
 
 def random_crop(image: np.ndarray, quads: list[np.ndarray], size: int, rng: random.Random) -> tuple[np.ndarray, list[np.ndarray]]:

@@ -20,7 +20,7 @@ from ..detect.db import DbDetector, DbParams, resize_for_db
 from ..evaluation import DetectionCounts
 from ..runtime import create_session
 from .detector_data import normalise
-from .detector_model import INPUT_MEAN, INPUT_STD, DbForExport, DbNet
+from .detector_model import INPUT_SPEC, DbForExport, DbNet
 
 INPUT_NAME = "images"
 OUTPUT_NAME = "prob"
@@ -90,7 +90,7 @@ def quantize(fp32_path: Path, int8_path: Path, pages: list[np.ndarray], side: in
 
 def onnx_detector(path: Path, params: DbParams, threads: int = 1) -> DbDetector:
     """The engine's own detector class on an exported file, with the training normalisation."""
-    return DbDetector(create_session(path, threads), params, channels=1, mean=(INPUT_MEAN,), std=(INPUT_STD,))
+    return DbDetector(create_session(path, threads), params, INPUT_SPEC)
 
 
 def score(detector: DbDetector, pages: list) -> DetectionCounts:

@@ -13,8 +13,12 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ..inputspec import InputSpec
+
 INPUT_MEAN = 0.485
 INPUT_STD = 0.229
+# What the pack declares for this network; the engine's DbDetector and training both normalise by it.
+INPUT_SPEC = InputSpec(channels=1, mean=(INPUT_MEAN,), std=(INPUT_STD,))
 
 
 @dataclass(frozen=True)

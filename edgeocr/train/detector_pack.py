@@ -22,6 +22,7 @@ import yaml
 from ..detect.db import DbParams
 from ..packs import PACK_FILE, find_pack_dir, load_pack, sha256_file
 from .detector_export import compare_variants, export_onnx, quantize
+from .detector_model import INPUT_SPEC
 from .detector_train import add_arguments, config_from, finished, load_checkpoint, train
 from .fonts import latin_training_fonts
 from .pages import render_pages
@@ -34,7 +35,7 @@ INT8_TOLERANCE = 0.0  # INT8 must match FP32's H-mean on the selection pages to 
 
 
 def detector_settings(params: DbParams = DbParams()) -> dict[str, Any]:
-    return {"channels": 1, **dataclasses.asdict(params)}
+    return dataclasses.asdict(params)
 
 
 def build_pack(checkpoint: Path, out: Path, base_pack: str = "en-latin-v1", calibration_count: int = 48,
@@ -53,11 +54,12 @@ def build_pack(checkpoint: Path, out: Path, base_pack: str = "en-latin-v1", cali
     selection = render_pages(SELECTION_SEED, list(range(selection_count)), fonts, workers)
     scores = compare_variants({"int8": out / DET_INT8, "fp32": out / DET_FP32}, selection, params)
     use_int8 = scores["int8"]["hmean"] >= scores["fp32"]["hmean"] - INT8_TOLERANCE
-    chosen, other = (DET_INT8, DET_FP32) if use_int8 else (DET_FP32, DET_INT8)
+    chosen = DET_INT8 if use_int8 else DET_FP32
     raw = yaml.safe_load((base.root / PACK_FILE).read_text(encoding="utf-8"))
     raw["version"] = f"{base.version}{version_suffix}"
     raw["detector"] = {
-        "type": "db", "model": chosen, "variants": {other.split(".")[1]: other},
+        "type": "db", "model": chosen, "variants": {"int8": DET_INT8, "fp32": DET_FP32},
+        "input": INPUT_SPEC.to_dict(),
         "settings": detector_settings(params),
         "architecture": state["shape"],
         "training": {"step": state["step"], "val_hmean": state.get("val_hmean"), **state["config"]},

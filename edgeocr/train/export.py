@@ -16,6 +16,8 @@ import numpy as np
 import onnx
 import torch
 
+from ..inputspec import to_batch
+from ..packs import family_input
 from .model import Crnn, CrnnForExport
 
 INPUT_NAME = "images"
@@ -62,7 +64,7 @@ class LineCalibration:
         image = next(self._iter, None)
         if image is None:
             return None
-        return {INPUT_NAME: (image.astype(np.float32) / 127.5 - 1.0)[None, None]}
+        return {INPUT_NAME: to_batch([image], family_input("crnn-ctc", height=image.shape[0], width_multiple=1))}
 
     def rewind(self) -> None:
         self._iter = None

@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 
 from ..detect.classical import ClassicalParams
-from ..packs import PACK_FILE, sha256_file
+from ..packs import PACK_FILE, family_input, sha256_file
 from .charset import latin_charset, write_charset
 from .corpus import sample_english_line
 from .export import HEAD_MODES, export_onnx, quantize_int8, render_calibration_lines
@@ -53,8 +53,8 @@ def build_pack(checkpoint: Path, out: Path, name: str, version: str, trained_on:
         "trained_on": trained_on,
         "files": {f: {"sha256": sha256_file(out / f)} for f in (REC_INT8, REC_FP32, CHARSET)},
         "recognizer": {
-            "type": "crnn-ctc", "model": REC_INT8, "variants": {"fp32": REC_FP32}, "charset": CHARSET,
-            "input_height": model.shape.height, "max_width": 2048, "width_stride": 4, "blank_index": 0,
+            "type": "crnn-ctc", "model": REC_INT8, "variants": {"int8": REC_INT8, "fp32": REC_FP32}, "charset": CHARSET,
+            "input": family_input("crnn-ctc", height=model.shape.height, max_width=2048).to_dict(), "blank_index": 0,
             "architecture": {"channels": list(model.shape.channels), "lstm_hidden": model.shape.hidden,
                              "lstm_layers": 2, "bottleneck": model.shape.bottleneck, "classes": model.num_classes},
             "quantization": {"convolutions": "static QDQ per-channel", **(quantize or {})},

@@ -13,6 +13,7 @@ import onnx
 import pytest
 from onnx import TensorProto, helper
 
+from edgeocr.inputspec import InputSpec
 from edgeocr.detect.db import DbDetector, DbParams, db_postprocess, resize_for_db
 from edgeocr.errors import ModelPackError
 from edgeocr.geometry import quad_size
@@ -195,7 +196,7 @@ def test_db_detector_through_onnx_runtime(tmp_path, channels, mean, std):
     model = tmp_path / "det.onnx"
     darkness_model(model, channels, mean, std)
     session = create_session(model, threads=1)
-    detector = DbDetector(session, DbParams(unclip_ratio=0.5), channels=channels, mean=mean, std=std)
+    detector = DbDetector(session, DbParams(unclip_ratio=0.5), InputSpec(channels=channels, mean=mean, std=std))
     assert detector.input_name == "x" and detector.name == "db"
     lines = ["First line here", "Second one", "Third and last line"]
     page = render_lines(lines, font_size=24)[:, :, 0]   # about 330 x 260: resized to multiples of 32

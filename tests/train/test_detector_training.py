@@ -91,9 +91,14 @@ def test_onnx_export_matches_torch_through_the_engines_detector(trained, tmp_pat
             torch_prob = model(torch.from_numpy(normalise(resized))[None, None])["prob"].numpy()
         assert onnx_prob.shape == torch_prob.shape == (1, 1, *resized.shape)
         assert np.abs(onnx_prob - torch_prob).max() < 1e-4
-    # DbDetector normalises with the same mean and std as training: its map equals the model's.
-    lines = detector.detect(page)
-    assert all(line.quad.shape == (4, 2) for line in lines)
+    # The engine's DbDetector, fed the raw page, normalises by the pack's InputSpec exactly as
+    # training does: its probability map equals the torch model's on the training normalisation.
+    engine_prob, _, _ = detector.probability_map(page)
+    resized, _, _ = resize_for_db(page, params)
+    with torch.no_grad():
+        torch_prob = model(torch.from_numpy(normalise(resized))[None, None])["prob"].numpy()[0, 0]
+    assert engine_prob.shape == torch_prob.shape
+    assert np.abs(engine_prob - torch_prob).max() < 1e-4
 
 
 def test_int8_export_loads_and_stays_close_to_fp32(trained, tmp_path, fonts):
