@@ -24,7 +24,7 @@ from .errors import ConfigError
 class PreprocessConfig:
     """Image clean-up before detection; each step can be switched on alone."""
 
-    grayscale: bool = True
+    grayscale: bool | None = None
     clahe: bool = False
     clahe_clip_limit: float = 2.0
     denoise: bool = False
@@ -42,16 +42,17 @@ class PreprocessConfig:
 
 @dataclass(frozen=True)
 class EngineConfig:
-    pack: str = "en-latin-v1"
+    pack: str = "ppocrv6-small"
     models_dir: str | None = None
     threads: int | None = None
     max_pixels: int = 40_000_000
     max_bytes: int = 50 * 1024 * 1024
     detector: Literal["auto", "db", "classical"] = "auto"
     beam_width: int = 0
-    batch_size: int = 16
+    batch_size: int | None = None
     min_confidence: float = 0.0
     verify_checksums: bool = True
+    orientation: bool = True
 
     def validate(self, where: str) -> None:
         if self.threads is not None and not 1 <= self.threads <= 64:
@@ -62,7 +63,7 @@ class EngineConfig:
             raise ConfigError(f"{where}.max_bytes: must be positive")
         if self.beam_width < 0:
             raise ConfigError(f"{where}.beam_width: must be >= 0 (0 means greedy decoding)")
-        if not 1 <= self.batch_size <= 256:
+        if self.batch_size is not None and not 1 <= self.batch_size <= 256:
             raise ConfigError(f"{where}.batch_size: must be between 1 and 256")
         if not 0.0 <= self.min_confidence <= 1.0:
             raise ConfigError(f"{where}.min_confidence: must be between 0 and 1")

@@ -8,24 +8,21 @@ from __future__ import annotations
 
 import hashlib
 import time
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
-import cv2
 import numpy as np
 
 from .config import Config
 from .decode import DecodedImage, decode_image, decode_pages
-from .detect import DetectedLine, Detector
-from .detect.classical import ClassicalDetector, ClassicalParams
-from .detect.db import DbDetector, DbParams
-from .errors import BadRequestError, ConfigError, EdgeOcrError, ImageTooLargeError, ModelPackError
-from .geometry import clip_quad, crop_quad, is_vertical, reading_order
+from .assemble import join_row, reading_rows
+from .detect import Detector
+from .errors import BadRequestError, ConfigError, EdgeOcrError, ImageTooLargeError
 from .packs import ModelPack, find_pack_dir, load_pack
 from .preprocess import preprocess
-from .recognize import Recognizer, RecognizerSettings
+from .read import PageReading, read_page
+from .registry import build_classifier, build_detectors, build_recognizer
 from .result import SCHEMA_VERSION, OcrResult, TextLine, error_dict, polygon_of
-from .runtime import create_session
 
 
 @dataclass(frozen=True)
@@ -36,35 +33,20 @@ class OcrOptions:
     beam_width: int | None = None
 
 
-def _params(cls: type, settings: dict[str, Any], where: str) -> Any:
-    known = {f.name for f in fields(cls)}
-    unknown = set(settings) - known
-    if unknown:
-        raise ModelPackError(f"{where}: unknown detector setting(s) {', '.join(sorted(unknown))}")
-    return cls(**settings)
-
-
 class Engine:
-    def __init__(self, config: Config | None = None, recognizer_variant: str | None = None) -> None:
+    def __init__(self, config: Config | None = None, recognizer_variant: str | None = None,
+                 detector_variant: str | None = None, classifier_variant: str | None = None) -> None:
         self.config = config or Config()
         engine_config = self.config.engine
         self.pack: ModelPack = load_pack(find_pack_dir(engine_config.pack, engine_config.models_dir),
                                          verify=engine_config.verify_checksums)
         self.threads = engine_config.resolved_threads()
-        spec = self.pack.recognizer
-        self.recognizer = Recognizer(
-            create_session(self.pack.recognizer_model(recognizer_variant), self.threads),
-            self.pack.charset(),
-            RecognizerSettings(spec.input_height, spec.max_width, spec.width_stride, spec.blank_index),
-        )
-        where = f"pack {self.pack.name}"
-        classical_settings = self.pack.detector.settings if self.pack.detector.type == "classical" else {}
-        self.detectors: dict[str, Detector] = {"classical": ClassicalDetector(_params(ClassicalParams, classical_settings, where))}
-        if self.pack.detector.type == "db":
-            session = create_session(self.pack.path(self.pack.detector.model), self.threads)
-            settings = dict(self.pack.detector.settings)
-            channels = int(settings.pop("channels", 3))
-            self.detectors["db"] = DbDetector(session, _params(DbParams, settings, where), channels=channels)
+        self.recognizer = build_recognizer(self.pack, self.threads, recognizer_variant, engine_config.batch_size)
+        self.detectors: dict[str, Detector] = build_detectors(self.pack, self.threads, detector_variant)
+        self.classifier = build_classifier(self.pack, self.threads, classifier_variant) if engine_config.orientation else None
+        # Colour pages stay colour where the pack's networks take three channels.
+        db_spec = self.pack.detector.input
+        self.colour = self.pack.recognizer.input.channels == 3 or (db_spec is not None and db_spec.channels == 3)
         wanted = engine_config.detector
         self.default_detector = self.pack.detector.type if wanted == "auto" else wanted
         if self.default_detector not in self.detectors:
@@ -135,51 +117,36 @@ class Engine:
     def _ocr(self, decoded: DecodedImage, options: OcrOptions, timings: dict[str, float]) -> OcrResult:
         detector, beam = self._resolve(options)
         clock = time.perf_counter()
-        gray = preprocess(decoded.pixels, self.config.preprocess)
+        page = preprocess(decoded.pixels, self.config.preprocess, colour=self.colour)
         timings["preprocess"] = time.perf_counter() - clock
 
         clock = time.perf_counter()
-        found = detector.detect(gray)
+        found = detector.detect(page)
         timings["detect"] = time.perf_counter() - clock
 
         clock = time.perf_counter()
-        lines = self._recognize(gray, found, beam)
+        reading = read_page(page, found, self.recognizer, self.classifier, beam)
         timings["recognize"] = time.perf_counter() - clock
 
         clock = time.perf_counter()
-        order = reading_order([np.array(line.polygon, dtype=np.float32) for line in lines])
-        ordered = tuple(lines[i] for i in order)
+        lines, rows = self._assemble(reading, found)
         timings["assemble"] = time.perf_counter() - clock
-        return OcrResult(ordered, decoded.width, decoded.height, decoded.sha256, decoded.format,
-                         self.pack.name, self.pack.version, detector.name, timings)
+        return OcrResult(lines, decoded.width, decoded.height, decoded.sha256, decoded.format,
+                         self.pack.name, self.pack.version, detector.name, timings, rows=rows,
+                         orientation=reading.angle, scripts=self.pack.scripts)
 
-    def _recognize(self, gray: np.ndarray, found: list[DetectedLine], beam: int) -> list[TextLine]:
-        height, width = gray.shape[:2]
-        crops: list[np.ndarray] = []
-        owners: list[tuple[int, int]] = []  # (detected line, orientation)
-        for index, line in enumerate(found):
-            crop = crop_quad(gray, clip_quad(line.quad, width, height))
-            if crop.shape[0] < 4 or crop.shape[1] < 4:
-                continue
-            if is_vertical(crop):
-                # Text turned either way looks alike to the detector: read both, keep the surer.
-                crops.append(cv2.rotate(crop, cv2.ROTATE_90_COUNTERCLOCKWISE))
-                owners.append((index, 90))
-                crops.append(cv2.rotate(crop, cv2.ROTATE_90_CLOCKWISE))
-                owners.append((index, 270))
-            else:
-                crops.append(crop)
-                owners.append((index, 0))
-        decoded = self.recognizer.recognize(crops, self.config.engine.batch_size, beam)
-        best: dict[int, tuple[Any, int]] = {}
-        for (index, orientation), text in zip(owners, decoded):
-            if index not in best or text.confidence > best[index][0].confidence:
-                best[index] = (text, orientation)
-        results = []
-        for index, (text, orientation) in best.items():
-            cleaned = text.text.strip()
-            if not cleaned or text.confidence < self.config.engine.min_confidence:
-                continue
-            results.append(TextLine(cleaned, text.confidence, polygon_of(found[index].quad),
-                                    found[index].score, orientation))
-        return results
+    def _assemble(self, reading: PageReading, found: list) -> tuple[tuple[TextLine, ...], tuple[str, ...]]:
+        """Lines in reading order, and the text of each visual row (its boxes joined)."""
+        kept = [line for line in reading.lines
+                if line.text.text.strip() and line.text.confidence >= self.config.engine.min_confidence]
+        rows = reading_rows([line.upright_quad for line in kept])
+        ordered: list[TextLine] = []
+        row_texts: list[str] = []
+        for row in rows:
+            cells = [kept[i] for i in row]
+            texts = [cell.text.text.strip() for cell in cells]
+            row_texts.append(join_row(texts, [cell.upright_quad for cell in cells]))
+            for cell, text in zip(cells, texts):
+                ordered.append(TextLine(text, cell.text.confidence, polygon_of(found[cell.index].quad),
+                                        found[cell.index].score, cell.angle, cell.direction))
+        return tuple(ordered), tuple(row_texts)

@@ -13,19 +13,24 @@ def to_gray(image: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
 
 
-def preprocess(image: np.ndarray, config: PreprocessConfig) -> np.ndarray:
-    """Return the grayscale page the detector and recognizer will see.
+def preprocess(image: np.ndarray, config: PreprocessConfig, colour: bool = False) -> np.ndarray:
+    """Return the page the detector and recognizer will see.
 
-    The recognizer is trained on grayscale, so ``grayscale`` only decides how colour is folded:
-    off keeps the channel with the most contrast (coloured ink on coloured paper), on uses luma.
+    ``colour``: the pack's models take 3 channels, so a colour page stays colour unless
+    ``grayscale`` says otherwise or a clean-up step (each works on one channel) is switched on.
+    ``grayscale`` decides how colour is folded to one channel: true uses luma, false the channel
+    with the most contrast (coloured ink on coloured paper); unset (null), the pack decides.
     """
+    steps = config.denoise or config.clahe or config.sharpen or config.adaptive_threshold
+    if image.ndim == 3 and colour and not steps and config.grayscale is None:
+        return np.ascontiguousarray(image)
     if image.ndim == 2:
         gray = image
-    elif config.grayscale:
-        gray = to_gray(image)
-    else:
+    elif config.grayscale is False:
         channels = cv2.split(image)
         gray = max(channels, key=lambda c: float(c.std()))
+    else:
+        gray = to_gray(image)
     if config.denoise:
         gray = cv2.fastNlMeansDenoising(gray, None, h=config.denoise_strength)
     if config.clahe:

@@ -15,7 +15,8 @@ class TextLine:
     confidence: float
     polygon: tuple[tuple[int, int], ...]
     detection_score: float
-    orientation: int = 0  # degrees the crop was turned before recognition
+    orientation: int = 0  # counter-clockwise degrees the crop was turned before recognition
+    direction: str = "horizontal"  # which way the text runs on the input image (or "square")
 
     @property
     def box(self) -> tuple[int, int, int, int]:
@@ -31,6 +32,7 @@ class TextLine:
             "polygon": [list(p) for p in self.polygon],
             "detection_score": round(self.detection_score, 4),
             "orientation": self.orientation,
+            "direction": self.direction,
         }
 
 
@@ -45,9 +47,15 @@ class OcrResult:
     model_version: str
     detector: str
     timings: dict[str, float] = field(default_factory=dict)
+    # The text of each visual row in reading order (a row's boxes joined); None: one per line.
+    rows: tuple[str, ...] | None = None
+    orientation: int = 0            # counter-clockwise degrees the page was turned to read it
+    scripts: tuple[str, ...] = ()   # the scripts the pack can read
 
     @property
     def text(self) -> str:
+        if self.rows is not None:
+            return "\n".join(self.rows)
         return "\n".join(line.text for line in self.text_lines)
 
     @property
@@ -62,7 +70,9 @@ class OcrResult:
             "text": self.text,
             "total_time": round(self.total_time, 4),
             "image": {"width": self.width, "height": self.height, "sha256": self.sha256, "format": self.image_format},
+            "orientation": self.orientation,
             "model": {"name": self.model_name, "version": self.model_version, "detector": self.detector},
+            "engine": {"scripts": list(self.scripts)},
             "timings": {stage: round(seconds, 4) for stage, seconds in self.timings.items()},
         }
 

@@ -47,7 +47,7 @@ def test_result_json_shape(engine, page_png):
     assert data["success"] is True
     assert data["image"]["sha256"] == hashlib.sha256(page_png).hexdigest()
     assert data["image"]["format"] == "PNG"
-    assert data["model"] == {"name": engine.pack.name, "version": engine.pack.version, "detector": "classical"}
+    assert data["model"] == {"name": engine.pack.name, "version": engine.pack.version, "detector": engine.default_detector}
     assert set(data["timings"]) == {"decode", "preprocess", "detect", "recognize", "assemble"}
     assert data["total_time"] > 0
     first = data["text_lines"][0]
@@ -126,8 +126,8 @@ def test_too_many_bytes_is_refused(page_png):
 
 
 def test_bad_options_are_bad_requests(engine, page_png):
-    with pytest.raises(BadRequestError, match="unknown detector 'db'"):
-        engine.ocr_bytes(page_png, OcrOptions(detector="db"))
+    with pytest.raises(BadRequestError, match="unknown detector 'sideways'"):
+        engine.ocr_bytes(page_png, OcrOptions(detector="sideways"))
     with pytest.raises(BadRequestError, match="beam_width"):
         engine.ocr_bytes(page_png, OcrOptions(beam_width=-1))
     assert engine.run(page_png, OcrOptions(detector="nonsense"))["error"]["code"] == "bad_request"

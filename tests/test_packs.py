@@ -89,7 +89,7 @@ def test_a_valid_pack_loads(tmp_path):
     assert set(pack.files) == {"rec.onnx", "rec.small.onnx", "charset.txt"}
     assert pack.files["rec.onnx"] == digest(directory / "rec.onnx")
     assert pack.recognizer.type == "crnn-ctc"
-    assert (pack.recognizer.input_height, pack.recognizer.max_width, pack.recognizer.width_stride) == (32, 512, 4)
+    assert (pack.recognizer.input.height, pack.recognizer.input.max_width, pack.recognizer.input.channels) == (32, 512, 1)
     assert pack.detector.type == "classical" and pack.detector.model is None
     assert pack.metrics == {"cer": 0.01}
     assert pack.charset() == CHARSET
@@ -188,8 +188,7 @@ def test_a_folder_in_place_of_a_file_is_missing(tmp_path):
 
 @pytest.mark.parametrize("section, key", [
     (None, "name"), (None, "license"), (None, "files"), (None, "recognizer"), (None, "detector"),
-    ("recognizer", "model"), ("recognizer", "charset"), ("recognizer", "input_height"),
-    ("recognizer", "blank_index"), ("detector", "type"),
+    ("recognizer", "model"), ("recognizer", "charset"), ("recognizer", "type"), ("detector", "type"),
 ])
 def test_a_missing_key_is_named(tmp_path, section, key):
     def drop(data: dict) -> None:

@@ -1,0 +1,110 @@
+"""Detected lines to text: crop, orient (page and line), recognize, and keep what was done.
+
+The page's orientation is decided before any line is read for good: mostly tall boxes mean a
+page turned a quarter (or text set in columns, which reads the same way once turned), and the
+recognizer's confidence on a few of the longest lines read both ways decides which quarter;
+mostly wide boxes mean upright or upside down, and the line classifier's length-weighted vote
+decides that. Each line is then turned by the page's angle, flipped alone where the classifier
+is sure it is upside down, and read. Boxes come back in the input image's coordinates and, for
+reading order, in the upright page's.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .ctc import DecodedText
+from .detect import DetectedLine
+from .geometry import clip_quad, crop_quad, order_corners, quad_size
+from .orient import LineClassifier, box_direction, mostly_vertical, turn, turn_points, turned_size, vote_upside_down
+from .recognize import Recognizer
+
+# How many of the longest tall lines are read both ways to tell a page turned 90 from one turned 270.
+QUARTER_SAMPLE = 6
+
+
+@dataclass(frozen=True)
+class ReadLine:
+    index: int                    # the detected line it came from
+    text: DecodedText
+    angle: int                    # counter-clockwise degrees the crop was turned before reading
+    upright_quad: np.ndarray      # its box in the upright page's frame (for reading order)
+    direction: str                # horizontal or vertical, as the text runs on the input image
+
+
+@dataclass(frozen=True)
+class PageReading:
+    lines: list[ReadLine]
+    angle: int                    # counter-clockwise degrees the page was turned to stand upright
+    upright_size: tuple[int, int]
+
+
+def _quarter(crops: list[np.ndarray], sizes: list[tuple[float, float]], recognizer: Recognizer) -> int:
+    """90 or 270: which quarter turn makes the longest tall lines read with more confidence."""
+    tall = sorted((i for i, (w, h) in enumerate(sizes) if box_direction(w, h) == "vertical"),
+                  key=lambda i: -sizes[i][1])[:QUARTER_SAMPLE]
+    sample = [crops[i] for i in tall]
+    ccw = recognizer.recognize([turn(c, 90) for c in sample])
+    cw = recognizer.recognize([turn(c, 270) for c in sample])
+    score_ccw = sum(t.confidence * len(t.text) for t in ccw)
+    score_cw = sum(t.confidence * len(t.text) for t in cw)
+    return 90 if score_ccw >= score_cw else 270
+
+
+def read_page(page: np.ndarray, found: list[DetectedLine], recognizer: Recognizer,
+              classifier: LineClassifier | None, beam_width: int = 0) -> PageReading:
+    height, width = page.shape[:2]
+    indices: list[int] = []
+    crops: list[np.ndarray] = []
+    sizes: list[tuple[float, float]] = []
+    for index, line in enumerate(found):
+        crop = crop_quad(page, clip_quad(line.quad, width, height))
+        if crop.shape[0] < 4 or crop.shape[1] < 4:
+            continue
+        indices.append(index)
+        crops.append(crop)
+        sizes.append(quad_size(line.quad))
+    if not crops:
+        return PageReading([], 0, (width, height))
+
+    page_vertical = mostly_vertical(sizes)
+    page_angle = _quarter(crops, sizes, recognizer) if page_vertical else 0
+    # Per line: the angle to read it at, or None for a line running across the page's direction,
+    # which is read both ways and the surer reading kept.
+    angles: list[int | None] = []
+    for w, h in sizes:
+        direction = box_direction(w, h)
+        across = (direction == "horizontal") if page_vertical else (direction == "vertical")
+        angles.append((0 if page_vertical else None) if across else page_angle)
+
+    if classifier is not None:
+        along = [k for k, a in enumerate(angles) if a is not None]
+        upside = classifier.upside_down([turn(crops[k], angles[k]) for k in along])
+        if not page_vertical and vote_upside_down(upside, np.array([sizes[k][0] for k in along])):
+            page_angle = 180
+            upside = 1.0 - upside
+            for k in along:
+                angles[k] = 180
+        for k, p in zip(along, upside):
+            if p > classifier.params.threshold:
+                angles[k] = (angles[k] + 180) % 360
+
+    jobs: list[tuple[int, int]] = []   # (position in crops, angle)
+    for k, angle in enumerate(angles):
+        if angle is None:
+            jobs += [(k, 90), (k, 270)]
+        else:
+            jobs.append((k, angle))
+    texts = recognizer.recognize([turn(crops[k], angle) for k, angle in jobs], beam_width=beam_width)
+    best: dict[int, tuple[DecodedText, int]] = {}
+    for (k, angle), text in zip(jobs, texts):
+        if k not in best or text.confidence > best[k][0].confidence:
+            best[k] = (text, angle)
+
+    lines = []
+    for k, (text, angle) in sorted(best.items()):
+        quad = found[indices[k]].quad
+        upright = order_corners(turn_points(quad, page_angle, width, height))
+        lines.append(ReadLine(indices[k], text, angle, upright, box_direction(*sizes[k])))
+    return PageReading(lines, page_angle, turned_size(width, height, page_angle))
