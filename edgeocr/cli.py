@@ -40,6 +40,10 @@ def _build_parser() -> argparse.ArgumentParser:
     models_sub = models.add_subparsers(dest="models_command", required=True)
     listing = models_sub.add_parser("list", help="list the installed packs")
     listing.add_argument("--models-dir", help="folder holding packs (engine.models_dir)")
+    importer = models_sub.add_parser("import", help="build the ppocrv6-small pack from the rapidocr wheel (pack-build time)")
+    importer.add_argument("--wheel", help="a downloaded rapidocr 3.10.0 wheel (default: pip download it)")
+    importer.add_argument("--out", default="models/ppocrv6-small", help="the pack folder to write")
+    importer.add_argument("--no-int8", action="store_true", help="only the upstream FP32 files")
     verify = models_sub.add_parser("verify", help="check every file and checksum of a pack (default: all)")
     verify.add_argument("pack", nargs="?", help="pack name or folder")
     verify.add_argument("--models-dir", help="folder holding packs (engine.models_dir)")
@@ -132,7 +136,7 @@ def read_input(name: str, max_bytes: int, stdin: BinaryIO) -> bytes:
 def _emit(result: dict[str, Any], args: argparse.Namespace, stdout: TextIO, many: bool) -> None:
     if args.text:
         if result.get("success"):
-            text = "\n".join(line["text"] for line in result["text_lines"])
+            text = result["text"]
             stdout.write(text + ("\n" if text else ""))
     elif args.jsonl or many:
         stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
@@ -207,15 +211,35 @@ def _cmd_serve(args: argparse.Namespace, stderr: TextIO) -> int:
     return EXIT_OK
 
 
+def pack_table(directories: list) -> str:
+    """One row per pack: what it reads, its size and licence, and what it measured (pack.yaml metrics)."""
+    rows = [("NAME", "VERSION", "SCRIPTS", "SIZE", "LICENCE", "MODELS", "SROIE F1", "LINE CER", "RECEIPT P50", "PATH")]
+    for directory in directories:
+        try:
+            pack = load_pack(directory, verify=False)
+        except ModelPackError as exc:
+            rows.append((directory.name, "-", "-", "-", "-", f"broken: {exc.message}", "-", "-", "-", str(directory)))
+            continue
+        summary = pack.metrics.get("summary") or {}
+        models = f"{pack.detector.type}+{pack.recognizer.type}" + (f"+{pack.classifier.type}" if pack.classifier else "")
+        def fmt(key: str, pattern: str) -> str:
+            return pattern.format(summary[key]) if isinstance(summary.get(key), (int, float)) else "-"
+        rows.append((pack.name, pack.version, ",".join(pack.scripts), f"{pack.size_bytes() / 1e6:.1f} MB", pack.license,
+                     models, fmt("sroie_word_f1", "{:.3f}"), fmt("sroie_line_cer", "{:.1%}"),
+                     fmt("receipt_p50_s", "{:.2f} s"), str(directory)))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() + "\n" for row in rows)
+
+
 def _cmd_models(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     if args.models_command == "list":
-        for directory in list_packs(args.models_dir):
-            try:
-                pack = load_pack(directory, verify=False)
-                stdout.write(f"{pack.name}\t{pack.version}\t{pack.detector.type}+{pack.recognizer.type}\t{directory}\n")
-            except ModelPackError as exc:
-                stdout.write(f"{directory.name}\t-\tbroken: {exc.message}\t{directory}\n")
+        stdout.write(pack_table(list_packs(args.models_dir)))
         return EXIT_OK
+    if args.models_command == "import":
+        from .pack_import import main as import_main
+
+        return import_main(["--out", args.out] + (["--wheel", args.wheel] if args.wheel else [])
+                           + (["--no-int8"] if args.no_int8 else []))
     directories = [find_pack_dir(args.pack, args.models_dir)] if args.pack else list_packs(args.models_dir)
     if not directories:
         stderr.write("edgeocr: no model packs found\n")

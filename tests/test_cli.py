@@ -93,7 +93,11 @@ def test_set_override_is_validated(images):
 def test_models_list_and_verify():
     code, out, _ = run_cli("models", "list")
     assert code == EXIT_OK
-    assert out.split("\t")[0] == "en-latin-v1"
+    header, *rows = out.splitlines()
+    assert header.split()[:6] == ["NAME", "VERSION", "SCRIPTS", "SIZE", "LICENCE", "MODELS"]
+    listed = {row.split()[0]: row.split() for row in rows}
+    assert listed["en-latin-v1"][2] == "latin" and listed["ppocrv6-small"][2] == "latin,han"
+    assert listed["ppocrv6-small"][5] == "db+ppocr-ctc+cls-0-180" and listed["ppocrv6-small"][6] == "Apache-2.0"
     code, out, _ = run_cli("models", "verify", "en-latin-v1")
     assert code == EXIT_OK and out.startswith("ok\ten-latin-v1")
 

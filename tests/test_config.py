@@ -33,7 +33,7 @@ def test_no_file_gives_the_defaults():
     config = load_config(None)
     assert config == Config()
     assert config.source == "<defaults>"
-    assert config.engine.pack == "en-latin-v1"
+    assert config.engine.pack == "ppocrv6-small"
     assert config.engine.threads is None
     assert config.engine.max_pixels == 40_000_000
     assert config.engine.detector == "auto"

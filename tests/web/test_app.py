@@ -7,6 +7,7 @@ import threading
 import pytest
 import requests
 
+from edgeocr.config import Config
 from tests.rendering import encode, render_lines
 from tests.web.conftest import RECEIPT, running, url
 
@@ -29,7 +30,7 @@ def test_health_reports_model_queue_version_and_extra(server):
     body = requests.get(url(server, "/health"), timeout=10).json()
     assert body["status"] == "ok"
     assert body["model_loaded"] is True
-    assert body["pack"]["name"] == "en-latin-v1"
+    assert body["pack"]["name"] == Config().engine.pack
     assert body["queue"] == {"running": 0, "waiting": 0, "max_running": 1, "max_waiting": 4}
     assert body["version"] == __import__("edgeocr").__version__
     assert body["uptime_seconds"] >= 0
