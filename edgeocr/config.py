@@ -53,6 +53,7 @@ class EngineConfig:
     min_confidence: float = 0.0
     verify_checksums: bool = True
     orientation: bool = True
+    split_gap: float = 1.0
 
     def validate(self, where: str) -> None:
         if self.threads is not None and not 1 <= self.threads <= 64:
@@ -65,6 +66,8 @@ class EngineConfig:
             raise ConfigError(f"{where}.beam_width: must be >= 0 (0 means greedy decoding)")
         if self.batch_size is not None and not 1 <= self.batch_size <= 256:
             raise ConfigError(f"{where}.batch_size: must be between 1 and 256")
+        if not 0.0 <= self.split_gap <= 100.0:
+            raise ConfigError(f"{where}.split_gap: must be between 0 (off) and 100 line heights, got {self.split_gap}")
         if not 0.0 <= self.min_confidence <= 1.0:
             raise ConfigError(f"{where}.min_confidence: must be between 0 and 1")
 

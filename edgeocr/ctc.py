@@ -16,6 +16,8 @@ import numpy as np
 class DecodedText:
     text: str
     char_probs: tuple[float, ...]
+    # (first, last) output frame of each character, where the decoder knows them (greedy does).
+    frames: tuple[tuple[int, int], ...] = ()
 
     @property
     def confidence(self) -> float:
@@ -38,16 +40,19 @@ def greedy_decode(probs: np.ndarray, charset: list[str], blank: int = 0) -> Deco
     best_p = probs[np.arange(len(best)), best]
     chars: list[str] = []
     char_probs: list[float] = []
+    frames: list[list[int]] = []
     previous = blank
-    for cls, p in zip(best.tolist(), best_p.tolist()):
+    for t, (cls, p) in enumerate(zip(best.tolist(), best_p.tolist())):
         if cls != blank:
             if cls != previous:
                 chars.append(_char(charset, cls, blank))
                 char_probs.append(p)
+                frames.append([t, t])
             else:  # the same character spread over frames: keep its best frame
                 char_probs[-1] = max(char_probs[-1], p)
+                frames[-1][1] = t
         previous = cls
-    return DecodedText("".join(chars), tuple(char_probs))
+    return DecodedText("".join(chars), tuple(char_probs), tuple((a, b) for a, b in frames))
 
 
 def _char(charset: list[str], cls: int, blank: int) -> str:

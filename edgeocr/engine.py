@@ -125,7 +125,7 @@ class Engine:
         timings["detect"] = time.perf_counter() - clock
 
         clock = time.perf_counter()
-        reading = read_page(page, found, self.recognizer, self.classifier, beam)
+        reading = read_page(page, found, self.recognizer, self.classifier, beam, self.config.engine.split_gap)
         timings["recognize"] = time.perf_counter() - clock
 
         clock = time.perf_counter()
@@ -147,6 +147,6 @@ class Engine:
             texts = [cell.text.text.strip() for cell in cells]
             row_texts.append(join_row(texts, [cell.upright_quad for cell in cells]))
             for cell, text in zip(cells, texts):
-                ordered.append(TextLine(text, cell.text.confidence, polygon_of(found[cell.index].quad),
+                ordered.append(TextLine(text, cell.text.confidence, polygon_of(cell.quad),
                                         found[cell.index].score, cell.angle, cell.direction))
         return tuple(ordered), tuple(row_texts)

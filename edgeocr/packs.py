@@ -32,7 +32,7 @@ KNOWN_SCRIPTS = ("latin", "han", "hangul", "kana", "cyrillic", "greek", "arabic"
 # zero-padded as in their training.
 DEFAULT_INPUTS: dict[str, dict[str, Any]] = {
     "crnn-ctc": {"channels": 1, "height": 32, "mean": [0.5], "std": [0.5], "pad": "edge", "width_multiple": 32},
-    "ppocr-ctc": {"channels": 3, "height": 48, "mean": [0.5], "std": [0.5], "pad": "zero", "width_multiple": 8,
+    "ppocr-ctc": {"channels": 3, "height": 48, "mean": [0.5], "std": [0.5], "pad": "zero", "width_multiple": 1,
                   "min_width": 16, "max_width": 3200},
     "db": {"channels": 3, "mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225]},
     "cls-0-180": {"channels": 3, "height": 48, "mean": [0.5], "std": [0.5], "pad": "zero", "min_width": 16,

@@ -18,7 +18,9 @@ from .ctc import DecodedText
 from .detect import DetectedLine
 from .geometry import clip_quad, crop_quad, order_corners, quad_size
 from .orient import LineClassifier, box_direction, mostly_vertical, turn, turn_points, turned_size, vote_upside_down
+from .inputspec import line_width
 from .recognize import Recognizer
+from .segment import part_quad, split_at_gaps
 
 # How many of the longest tall lines are read both ways to tell a page turned 90 from one turned 270.
 QUARTER_SAMPLE = 6
@@ -29,7 +31,8 @@ class ReadLine:
     index: int                    # the detected line it came from
     text: DecodedText
     angle: int                    # counter-clockwise degrees the crop was turned before reading
-    upright_quad: np.ndarray      # its box in the upright page's frame (for reading order)
+    quad: np.ndarray              # its box on the input image (a part of the detected box, after a split)
+    upright_quad: np.ndarray      # the same box in the upright page's frame (for reading order)
     direction: str                # horizontal or vertical, as the text runs on the input image
 
 
@@ -53,7 +56,7 @@ def _quarter(crops: list[np.ndarray], sizes: list[tuple[float, float]], recogniz
 
 
 def read_page(page: np.ndarray, found: list[DetectedLine], recognizer: Recognizer,
-              classifier: LineClassifier | None, beam_width: int = 0) -> PageReading:
+              classifier: LineClassifier | None, beam_width: int = 0, split_gap: float = 0.0) -> PageReading:
     height, width = page.shape[:2]
     indices: list[int] = []
     crops: list[np.ndarray] = []
@@ -105,6 +108,14 @@ def read_page(page: np.ndarray, found: list[DetectedLine], recognizer: Recognize
     lines = []
     for k, (text, angle) in sorted(best.items()):
         quad = found[indices[k]].quad
-        upright = order_corners(turn_points(quad, page_angle, width, height))
-        lines.append(ReadLine(indices[k], text, angle, upright, box_direction(*sizes[k])))
+        turned_h, turned_w = turn(crops[k], angle).shape[:2]
+        input_width = line_width(turned_h, turned_w, recognizer.spec)
+        parts = split_at_gaps(text, recognizer.stride, input_width, int(recognizer.spec.height or 0), split_gap)
+        # The box's corners in reading order: turning the crop counter-clockwise by a quarter makes
+        # its top-right corner the reading top-left, and so on round.
+        reading = np.roll(quad, -(angle // 90), axis=0)
+        for part in parts:
+            part_box = quad if len(parts) == 1 else order_corners(part_quad(reading, part.start, part.end))
+            upright = order_corners(turn_points(part_box, page_angle, width, height))
+            lines.append(ReadLine(indices[k], part.text, angle, part_box, upright, box_direction(*sizes[k])))
     return PageReading(lines, page_angle, turned_size(width, height, page_angle))
