@@ -260,7 +260,7 @@ def distance_to_limit(runs: list[dict]) -> dict:
     loaded = load_pack(Path(timed[0]["info"]["recognizer_model"]).parent, verify=False)
     variants = loaded.recognizer.variants
     model = loaded.recognizer_model("fp32" if "fp32" in variants else None)
-    count = compare_macs.count_macs(model, [1, 1, loaded.recognizer.input_height, 320])
+    count = compare_macs.count_macs(model, [1, loaded.recognizer.input.channels, loaded.recognizer.input_height, 320])
     note = ("the FP32 original of the INT8 model that ran: quantizing changes the arithmetic's type, not its count"
             if "fp32" in variants else "the model that ran")
     if count.uncounted:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import re
 import json
 import shutil
 import subprocess
@@ -94,10 +95,14 @@ def test_models_list_and_verify():
     code, out, _ = run_cli("models", "list")
     assert code == EXIT_OK
     header, *rows = out.splitlines()
-    assert header.split()[:6] == ["NAME", "VERSION", "SCRIPTS", "SIZE", "LICENCE", "MODELS"]
-    listed = {row.split()[0]: row.split() for row in rows}
-    assert listed["en-latin-v1"][2] == "latin" and listed["ppocrv6-small"][2] == "latin,han"
-    assert listed["ppocrv6-small"][5] == "db+ppocr-ctc+cls-0-180" and listed["ppocrv6-small"][6] == "Apache-2.0"
+    # Columns are separated by two or more spaces; a cell such as "3.1 MB" holds one.
+    columns = re.split(r"\s{2,}", header.strip())
+    assert columns[:6] == ["NAME", "VERSION", "SCRIPTS", "SIZE", "LICENCE", "MODELS"]
+    listed = {cells[0]: dict(zip(columns, cells)) for cells in (re.split(r"\s{2,}", row.strip()) for row in rows)}
+    assert listed["en-latin-v1"]["SCRIPTS"] == "latin" and listed["ppocrv6-small"]["SCRIPTS"] == "latin,han"
+    assert listed["ppocrv6-small"]["MODELS"] == "db+ppocr-ctc+cls-0-180"
+    assert listed["ppocrv6-small"]["LICENCE"] == "Apache-2.0"
+    assert listed["ppocrv6-small"]["SIZE"].endswith("MB")
     code, out, _ = run_cli("models", "verify", "en-latin-v1")
     assert code == EXIT_OK and out.startswith("ok\ten-latin-v1")
 

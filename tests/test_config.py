@@ -38,7 +38,8 @@ def test_no_file_gives_the_defaults():
     assert config.engine.max_pixels == 40_000_000
     assert config.engine.detector == "auto"
     assert config.engine.beam_width == 0
-    assert config.preprocess.grayscale is True
+    # None: each model gets the channels its pack asks for (3 for PP-OCR, 1 for the CRNN).
+    assert config.preprocess.grayscale is None
     assert config.preprocess.adaptive_threshold is False
     assert config.preprocess.adaptive_block_size == 31
 

@@ -33,7 +33,7 @@ def yardstick_line(height: int = 32, width: int = 320):
 
 def time_lines(recognizer, runs: int) -> dict:
     """Seconds for one 32x320 line alone and per line in a batch of 16, after a warm-up each."""
-    line = yardstick_line(recognizer.settings.height)
+    line = yardstick_line(recognizer.spec.height)
     single, batched = time_recognizer(recognizer, line, runs, 16, max(3, runs // 8))
     return {"line_320_seconds": statistics.median(single), "line_320_batched_seconds": statistics.median(batched) / 16,
             "line_320_runs": runs}

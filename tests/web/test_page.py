@@ -108,7 +108,7 @@ def test_the_token_field_appears_only_when_the_server_needs_one(engine, page, in
         assert page.evaluate("localStorage.getItem('edgeocr.token')") == token
     with running(engine) as open_server:
         page.goto(url(open_server, "/"))
-        expect(page.locator("#status")).to_contain_text("en-latin-v1")
+        expect(page.locator("#status")).to_contain_text(engine.pack.name)
         assert page.is_hidden("#token-row")
 
 
