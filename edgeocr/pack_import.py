@@ -256,7 +256,7 @@ def write_pack(out: Path, variants: dict[str, dict[str, Path]], shipped: dict[st
         "detector": {"type": "db", "model": chosen["det"].name, "variants": others["det"],
                      "input": {"channels": 3, "mean": [0.5], "std": [0.5]}, "settings": dict(DB_SETTINGS)},
         "classifier": {"type": "cls-0-180", "model": chosen["cls"].name, "variants": others["cls"],
-                       "input": DEFAULT_INPUTS["cls-0-180"], "settings": {"threshold": 0.9}},
+                       "input": DEFAULT_INPUTS["cls-0-180"], "settings": {"line_threshold": None, "vote_sample": 12}},
     }
     (out / PACK_FILE).write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
     load_pack(out)  # refuse to leave behind a pack the engine would refuse

@@ -55,6 +55,32 @@ def _quarter(crops: list[np.ndarray], sizes: list[tuple[float, float]], recogniz
     return 90 if score_ccw >= score_cw else 270
 
 
+def _orient_by_classifier(classifier: LineClassifier, crops: list[np.ndarray], sizes: list[tuple[float, float]],
+                          angles: list[int | None], page_vertical: bool) -> bool:
+    """Turn ``angles`` by 180 where the classifier says so: all of them when the longest lines
+    vote the (wide-lined) page upside down, and single lines where it is sure enough. True when
+    the page itself is upside down."""
+    along = [k for k, a in enumerate(angles) if a is not None]
+    if not along:
+        return False
+    params = classifier.params
+    per_line = params.line_threshold is not None
+    if page_vertical and not per_line:
+        return False   # a quarter-turned page's way up was settled by the recognizer already
+    voters = along if per_line else sorted(along, key=lambda k: -max(sizes[k]))[:params.vote_sample]
+    upside = classifier.upside_down([turn(crops[k], angles[k] or 0) for k in voters])
+    page_upside_down = not page_vertical and vote_upside_down(upside, np.array([max(sizes[k]) for k in voters]))
+    if page_upside_down:
+        upside = 1.0 - upside
+        for k in along:
+            angles[k] = 180
+    if per_line:
+        for k, p in zip(voters, upside):
+            if p > params.line_threshold:
+                angles[k] = ((angles[k] or 0) + 180) % 360
+    return page_upside_down
+
+
 def read_page(page: np.ndarray, found: list[DetectedLine], recognizer: Recognizer,
               classifier: LineClassifier | None, beam_width: int = 0, split_gap: float = 0.0) -> PageReading:
     height, width = page.shape[:2]
@@ -82,16 +108,8 @@ def read_page(page: np.ndarray, found: list[DetectedLine], recognizer: Recognize
         angles.append((0 if page_vertical else None) if across else page_angle)
 
     if classifier is not None:
-        along = [k for k, a in enumerate(angles) if a is not None]
-        upside = classifier.upside_down([turn(crops[k], angles[k]) for k in along])
-        if not page_vertical and vote_upside_down(upside, np.array([sizes[k][0] for k in along])):
+        if _orient_by_classifier(classifier, crops, sizes, angles, page_vertical):
             page_angle = 180
-            upside = 1.0 - upside
-            for k in along:
-                angles[k] = 180
-        for k, p in zip(along, upside):
-            if p > classifier.params.threshold:
-                angles[k] = (angles[k] + 180) % 360
 
     jobs: list[tuple[int, int]] = []   # (position in crops, angle)
     for k, angle in enumerate(angles):

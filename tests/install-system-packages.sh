@@ -7,6 +7,8 @@ packages=(
   fonts-dejavu-core fonts-liberation fonts-freefont-ttf fonts-noto-core
   # The one CJK training font the zh-en training tests render hanzi with (5 MB).
   fonts-wqy-microhei
+  # A CJK font no shipped model was trained with: the reading tests render Chinese in it (17 MB).
+  fonts-arphic-ukai
   # The web page test drives Debian's browser through Playwright (tests/web/test_page.py).
   chromium
   # tests/test_packaging.py runs systemd-analyze verify on systemd/edgeocr.service.

@@ -308,3 +308,33 @@ def test_the_shipped_pack_verifies():
     assert pack.recognizer_model().is_file()
     for variant in pack.recognizer.variants:
         assert pack.recognizer_model(variant).is_file()
+
+
+def test_a_charset_that_does_not_fit_the_models_classes_is_refused_at_start_naming_both(tmp_path):
+    from edgeocr.cli import main
+
+    # two more characters than the model has classes for: a charset from another model
+    pack = make_pack(tmp_path / "models", charset_text="".join(c + "\n" for c in CHARSET + ["x", "y"]))
+    with pytest.raises(ModelPackError, match=r"rec\.onnx with charset\.txt: the model has 6 classes but the charset has 7"):
+        from edgeocr.config import Config, EngineConfig
+        from edgeocr.engine import Engine
+
+        Engine(Config(engine=EngineConfig(pack=str(pack), threads=1)))
+    import io
+
+    err = io.StringIO()
+    code = main(["ocr", "--pack", str(pack), str(tmp_path / "missing.png")], stdin=io.BytesIO(), stdout=io.StringIO(),
+                stderr=err)
+    assert code == 78 and "charset.txt" in err.getvalue() and "rec.onnx" in err.getvalue()
+
+
+def test_the_shipped_default_pack_verifies_and_says_what_it_changed():
+    pack = load_pack(SHIPPED.parent / "ppocrv6-small")
+    assert pack.scripts == ("latin", "han") and pack.classifier is not None
+    assert len(pack.charset()) == 18709 and pack.charset()[-1] == " "
+    provenance = pack.provenance
+    assert set(provenance["modified_by_edgeocr"]) == {
+        name for variants in (pack.detector.variants, pack.recognizer.variants, pack.classifier.variants)
+        for key, name in variants.items() if key != "fp32"}
+    notice = pack.path("NOTICE").read_text("utf-8")
+    assert "int8" in notice.lower() or "modified" in notice.lower()
