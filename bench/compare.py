@@ -40,7 +40,7 @@ from compare_setup import Skipped  # noqa: E402
 from edgeocr.evaluation import WordCounts, line_edits, load_labelled_pages  # noqa: E402
 from edgeocr.metrics import edit_distance  # noqa: E402
 
-ENGINES = ("edgeocr", "rapidocr", "tesseract")
+ENGINES = ("edgeocr", "rapidocr3", "rapidocr", "tesseract")
 LINE_KINDS = ("chinese", "english", "mixed")
 # Tesseract is told the language, as its users must: English receipts -> eng, and so on.
 TESSERACT_LANG = {"page": "eng", "english": "eng", "chinese": "chi_sim", "mixed": "chi_sim+eng"}
@@ -202,8 +202,8 @@ def prepare_engines(engines: list[str], args: argparse.Namespace) -> dict:
     for engine in engines:
         if engine == "edgeocr":
             prepared[engine] = (sys.executable, None, {})
-        elif engine == "rapidocr":
-            python = compare_setup.rapidocr_python(args.venvs, create=not args.no_install)
+        elif engine in compare_setup.PEER_VENVS:
+            python = compare_setup.peer_python(engine, args.venvs, create=not args.no_install)
             prepared[engine] = python if isinstance(python, Skipped) else (python, None, {})
         elif engine == "tesseract":
             langs = compare_setup.tesseract_langs()

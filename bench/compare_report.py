@@ -10,7 +10,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-COLOURS = {"edgeocr": (40, 120, 220), "rapidocr": (60, 160, 60), "tesseract": (180, 80, 160)}  # BGR
+COLOURS = {"edgeocr": (40, 120, 220), "rapidocr3": (30, 110, 30), "rapidocr": (60, 160, 60), "tesseract": (180, 80, 160)}  # BGR
 DASH = "–"
 
 

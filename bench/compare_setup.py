@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 RAPIDOCR_REQUIREMENT = "rapidocr-onnxruntime==1.4.4"  # PP-OCRv4 mobile det/rec inside the wheel
+RAPIDOCR3_REQUIREMENT = "rapidocr==3.10.0"              # PP-OCRv6 small: the files edgeocr's default pack imports
 INSTALL_TIMEOUT_S = 900
 
 
@@ -32,23 +33,39 @@ def _tail(text: str, lines: int = 3) -> str:
     return " | ".join(line.strip() for line in text.strip().splitlines()[-lines:])
 
 
-def rapidocr_python(venvs_dir: Path, create: bool = True, base_python: str = sys.executable) -> Path | Skipped:
-    """The venv's interpreter once ``import rapidocr_onnxruntime`` works there, creating it if allowed."""
-    venv = venvs_dir / "rapidocr"
+def project_onnxruntime() -> str:
+    """``onnxruntime==X`` for the version this project runs, so a peer is timed on the same runtime."""
+    from importlib import metadata
+
+    return f"onnxruntime=={metadata.version('onnxruntime')}"
+
+
+# peer -> (venv folder, what pip installs, what must import)
+PEER_VENVS = {
+    "rapidocr": ("rapidocr", lambda: [RAPIDOCR_REQUIREMENT], "rapidocr_onnxruntime"),
+    # rapidocr 3 does not declare onnxruntime: it goes in beside it, at the project's version.
+    "rapidocr3": ("rapidocr3", lambda: [RAPIDOCR3_REQUIREMENT, project_onnxruntime()], "rapidocr"),
+}
+
+
+def peer_python(peer: str, venvs_dir: Path, create: bool = True, base_python: str = sys.executable) -> Path | Skipped:
+    """The peer venv's interpreter once its package imports there, creating the venv if allowed."""
+    folder, requirements, module = PEER_VENVS[peer]
+    venv = venvs_dir / folder
     python = venv / "bin" / "python"
 
     def importable() -> bool:
         if not python.exists():
             return False
-        probe = subprocess.run([str(python), "-c", "import rapidocr_onnxruntime"], capture_output=True, timeout=120)
+        probe = subprocess.run([str(python), "-c", f"import {module}"], capture_output=True, timeout=120)
         return probe.returncode == 0
 
     if importable():
         return python
     if not create:
-        return Skipped(f"no RapidOCR venv at {venv} (run without --no-install to create it)")
+        return Skipped(f"no {peer} venv at {venv} (run without --no-install to create it)")
     steps = [[base_python, "-m", "venv", str(venv)],
-             [str(python), "-m", "pip", "install", "--quiet", RAPIDOCR_REQUIREMENT]]
+             [str(python), "-m", "pip", "install", "--quiet", *requirements()]]
     for step in steps:
         try:
             done = subprocess.run(step, capture_output=True, text=True, timeout=INSTALL_TIMEOUT_S)
@@ -57,8 +74,12 @@ def rapidocr_python(venvs_dir: Path, create: bool = True, base_python: str = sys
         if done.returncode != 0:
             return Skipped(f"{' '.join(step[-3:])} failed: {_tail(done.stderr or done.stdout)}")
     if not importable():
-        return Skipped(f"{RAPIDOCR_REQUIREMENT} installed into {venv} but does not import")
+        return Skipped(f"{' '.join(requirements())} installed into {venv} but does not import")
     return python
+
+
+def rapidocr_python(venvs_dir: Path, create: bool = True, base_python: str = sys.executable) -> Path | Skipped:
+    return peer_python("rapidocr", venvs_dir, create, base_python)
 
 
 def tesseract_langs(binary: str | None = None) -> list[str] | Skipped:
