@@ -34,9 +34,11 @@ def settings_of(cls: type, settings: dict[str, Any], where: str) -> Any:
 
 def _ctc_recognizer(pack: ModelPack, threads: int, variant: str | None, batch_size: int | None) -> Recognizer:
     spec = pack.recognizer
-    session = create_session(pack.recognizer_model(variant), threads)
+    # One ONNX Runtime thread per session call and ``threads`` lines at once (Recognizer.lanes):
+    # the same thread budget, better spent on small line tensors.
+    session = create_session(pack.recognizer_model(variant), 1)
     return Recognizer(session, pack.charset(), spec.input, batch_size or spec.batch_size or 16, spec.blank_index,
-                      where=f"pack {pack.name}: {spec.model} with {spec.charset}")
+                      where=f"pack {pack.name}: {spec.model} with {spec.charset}", lanes=threads)
 
 
 RECOGNIZERS: dict[str, Callable[..., Recognizer]] = {"crnn-ctc": _ctc_recognizer, "ppocr-ctc": _ctc_recognizer}
