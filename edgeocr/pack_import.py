@@ -53,7 +53,7 @@ MODEL_LICENSES_MEMBER = f"{WHEEL}-{WHEEL_VERSION}.dist-info/licenses/MODEL_LICEN
 
 # Which copy of each model ships as the pack's default, measured by bench/eval_int8.py (README,
 # bench/int8-results.md): the fastest within 0.3 points of FP32 on word F1 and line CER.
-SHIPPED = {"det": "int8", "rec": "fp32", "cls": "fp32"}
+SHIPPED = {"det": "int8", "rec": "int8-matmul", "cls": "fp32"}
 DB_SETTINGS = {"threshold": 0.3, "box_threshold": 0.5, "unclip_ratio": 1.6, "limit_side": 960}
 CALIBRATION_SEED = 17
 CALIBRATION_PAGES = 8
