@@ -23,6 +23,7 @@ from .preprocess import preprocess
 from .read import PageReading, read_page
 from .registry import build_classifier, build_detectors, build_recognizer
 from .result import SCHEMA_VERSION, OcrResult, TextLine, error_dict, polygon_of
+from .textnorm import latin_halfwidth
 
 
 @dataclass(frozen=True)
@@ -144,7 +145,7 @@ class Engine:
         row_texts: list[str] = []
         for row in rows:
             cells = [kept[i] for i in row]
-            texts = [cell.text.text.strip() for cell in cells]
+            texts = [latin_halfwidth(cell.text.text.strip()) for cell in cells]
             row_texts.append(join_row(texts, [cell.upright_quad for cell in cells]))
             for cell, text in zip(cells, texts):
                 ordered.append(TextLine(text, cell.text.confidence, polygon_of(cell.quad),
