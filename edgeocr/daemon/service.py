@@ -21,7 +21,7 @@ from ..cache import ResultCache
 from ..config import Config
 from ..errors import ConfigError
 from . import inbox as inbox_rules
-from .journal import Journal
+from .journal import Journal, JournalError
 from .outputs import Outputs
 from .worker import DONE, FAILED, GONE, RETRY, Processor, WorkerPool
 
@@ -36,25 +36,49 @@ RESTART_KEYS = ("inbox", "processed", "failed", "state_dir", "mode", "observer",
                 "workers", "queue_size")
 
 
-def resolve_folders(config: Config) -> dict[str, Path]:
-    """The four folders as absolute paths, checked so that no output can feed back into the inbox."""
+FOLDER_FLAGS = {"inbox": "--inbox", "processed": "--processed", "failed": "--failed", "state_dir": "--state-dir"}
+
+
+def used_folders(config: Config) -> tuple[str, ...]:
+    """The folder keys this mode reads or writes (in-place mode writes beside the inputs)."""
+    if config.daemon.mode == "in-place":
+        return ("inbox", "failed", "state_dir")
+    return ("inbox", "processed", "failed", "state_dir")
+
+
+def resolve_folders(config: Config, command: str = "edgeocr watch") -> dict[str, Path]:
+    """The folders as absolute paths, checked to be given and apart: no output may feed back into
+    the inbox, and no folder may hold another (the state folder under processed/ would be
+    collected with the results; an inbox under failed/ would read refused files again)."""
     daemon = config.daemon
-    folders = {key: Path(os.path.abspath(os.path.expanduser(getattr(daemon, key))))
-               for key in ("inbox", "processed", "failed", "state_dir")}
-    inbox = folders["inbox"]
-    checked = ("failed", "state_dir") if daemon.mode == "in-place" else ("processed", "failed", "state_dir")
-    for key in checked:
-        path = folders[key]
-        if path == inbox or inbox in path.parents:
-            raise ConfigError(f"{config.source}: daemon.{key}: {path} lies inside daemon.inbox ({inbox}); "
-                              "outputs there would be read back as inputs")
+    keys = used_folders(config)
+    missing = [key for key in keys if getattr(daemon, key) is None]
+    if missing:
+        flags = " ".join(f"{FOLDER_FLAGS[key]} DIR" for key in keys)
+        raise ConfigError(
+            f"{config.source}: no folder given for {', '.join('daemon.' + key for key in missing)}; "
+            f"edgeocr does not pick system folders on its own. Name them on the command line:\n"
+            f"  {command} {flags}\n"
+            f"or set daemon.{', daemon.'.join(keys)} in the config file given with --config")
+    folders = {key: Path(os.path.abspath(os.path.expanduser(getattr(daemon, key)))) for key in keys}
+    real = {key: Path(os.path.realpath(path)) for key, path in folders.items()}
+    for index, outer in enumerate(keys):
+        for inner in keys[index + 1:]:
+            for a, b in ((outer, inner), (inner, outer)):
+                if real[a] == real[b] or real[b] in real[a].parents:
+                    relation = "is the same folder as" if real[a] == real[b] else "lies inside"
+                    raise ConfigError(
+                        f"{config.origin('daemon.' + a)}: daemon.{a}: {folders[a]} {relation} daemon.{b} "
+                        f"({folders[b]}, from {config.origin('daemon.' + b)}); the folders must be apart, or "
+                        "outputs would be read back as inputs")
     for key, path in folders.items():
-        if key == "processed" and daemon.mode == "in-place":
-            continue
         try:
             path.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise ConfigError(f"{config.source}: daemon.{key}: cannot create {path}: {exc.strerror}") from None
+            raise ConfigError(f"{config.origin('daemon.' + key)}: daemon.{key}: cannot create {path}: "
+                              f"{exc.strerror}") from None
+    if "processed" not in folders:  # in-place: the sidecars go beside the images
+        folders["processed"] = folders["inbox"]
     return folders
 
 
@@ -95,10 +119,10 @@ class _Hints:
 
 class Service:
     def __init__(self, config: Config, engine: Any = None,
-                 config_loader: Callable[[], Config] | None = None) -> None:
+                 config_loader: Callable[[], Config] | None = None, command: str = "edgeocr watch") -> None:
         self.config = config
         self.config_loader = config_loader
-        self.folders = resolve_folders(config)
+        self.folders = resolve_folders(config, command)
         if engine is None:
             from ..engine import Engine
             engine = Engine(config)
@@ -129,7 +153,10 @@ class Service:
     # -- lifecycle ------------------------------------------------------------------------------
 
     def start(self) -> None:
-        self._recover()
+        try:
+            self._recover()
+        except JournalError as exc:  # a full disk at start: the next start recovers; files wait
+            self.processor.outage.failed(exc)
         self.pool.start()
         self._start_observer()
         self._dispatcher.start()
@@ -175,6 +202,10 @@ class Service:
         self._observer = observer
         log.info("watching %s (%s, settle %.1f s, rescan every %.0f s, %d worker(s), mode %s)", self.inbox,
                  type(observer).__name__, daemon.settle_seconds, daemon.rescan_seconds, daemon.workers, daemon.mode)
+        # Say plainly where files go: the folders may come from a file the user never opened.
+        results = "beside each image in the inbox" if daemon.mode == "in-place" else str(self.folders["processed"])
+        log.info("writing results to %s, failures to %s, the journal to %s", results, self.folders["failed"],
+                 self.folders["state_dir"])
 
     def _recover(self) -> None:
         """Rows a crash left 'processing' whose file already left the inbox: finished, or gone."""
@@ -199,18 +230,12 @@ class Service:
         """Temp files a kill -9 left mid-write beside this job's destination (never anything else)."""
         kind, rel = dest.split(":", 1)
         image = self.outputs.success_paths(rel)[0] if kind == "processed" else self.folders["failed"] / rel
-        try:
-            names = os.listdir(image.parent)
-        except OSError:
-            return
-        prefixes = tuple(f".{image.name}{suffix}." for suffix in (".json", ".txt", ".error.json"))
-        for name in names:
-            if (name.startswith(prefixes) and name.endswith(".tmp")) or name == f".{image.name}.moving.tmp":
-                try:
-                    os.unlink(image.parent / name)
-                    log.info("removed %s, left by an interrupted write", image.parent / name)
-                except OSError:
-                    pass
+        for path in self.outputs.temporaries(image):
+            try:
+                os.unlink(path)
+                log.info("removed %s, left by an interrupted write", path)
+            except OSError:
+                pass
 
     # -- dispatching ----------------------------------------------------------------------------
 
@@ -268,11 +293,11 @@ class Service:
                 break
             rel = inbox_rules.relative_name(self.inbox, Path(path))
             if rel is not None:
-                self._consider(rel)
+                self._guarded(self._consider, rel)
         if rescan_due:
             daemon = self.config.daemon
             for rel in inbox_rules.scan(self.inbox, daemon.ignore, daemon.mode == "in-place"):
-                self._consider(rel)
+                self._guarded(self._consider, rel)
             if daemon.mode == "move" and now >= self._next_prune:
                 # In-place mode keeps its rows: they are how an unchanged image is known as done.
                 self._next_prune = now + PRUNE_EVERY_SECONDS
@@ -288,11 +313,34 @@ class Service:
             waiting = list(self._waiting)
             self._waiting.clear()
         for rel in due:
-            self._consider(rel)
-        for rel in waiting + self.tracker.poll():
+            self._guarded(self._consider, rel)
+        ready = waiting + self.tracker.poll()
+        for index, rel in enumerate(ready):
             if self._stop.is_set():
                 return
-            self._submit(rel)
+            if self.processor.outage.blocked():
+                # The journal is down: nothing can be claimed; the files wait, in order.
+                with self._lock:
+                    self._waiting.extend(ready[index:])
+                return
+            self._guarded(self._submit, rel)
+
+    def _guarded(self, step: Callable[[str], None], rel: str) -> None:
+        """One file's dispatching step; whatever it raises stays with that file (the others of
+        this cycle are still taken): a journal outage holds the file back, anything else defers
+        just this file until ``retry_max_seconds`` and says so once."""
+        try:
+            step(rel)
+        except JournalError as exc:
+            until = self.processor.outage.failed(exc)
+            with self._lock:
+                self._deferred[rel] = until  # considered afresh once the journal answers again
+        except Exception:
+            due = time.time() + self.config.daemon.retry_max_seconds
+            log.exception("cannot dispatch %s; it stays in the inbox, next try in %.0f s", rel,
+                          self.config.daemon.retry_max_seconds)
+            with self._lock:
+                self._deferred[rel] = due
 
     def _dispatch_loop(self) -> None:
         next_rescan = 0.0
@@ -319,6 +367,9 @@ class Service:
         with self._lock:
             busy = bool(self._waiting)
             next_retry = min(self._deferred.values(), default=None)
+        outage = self.processor.outage
+        if outage.blocked():  # nothing to do before the journal's next try
+            return min(max(0.05, outage.until - time.time()), 5.0)
         if busy or len(self.tracker):
             return min(0.5, max(0.05, self.config.daemon.settle_seconds / 4))
         wait = next_rescan - time.monotonic()

@@ -28,7 +28,8 @@ def stop(process: subprocess.Popen, timeout: float = 10.0) -> int:
 
 def journal_states(root: Path) -> dict[str, str]:
     with sqlite3.connect(root / "state" / "journal.sqlite3") as db:
-        return dict(db.execute("SELECT rel, state FROM files"))
+        # Names are stored as the bytes of the file name (they need not be UTF-8).
+        return {os.fsdecode(rel): state for rel, state in db.execute("SELECT rel, state FROM files")}
 
 
 def receipt(index: int) -> bytes:

@@ -51,7 +51,7 @@ def test_prune_drops_only_old_finished_rows(tmp_path):
         if state:
             journal.finish(rel, state)
     with journal._db:  # age three rows by a week and a day
-        journal._db.execute("UPDATE files SET updated_at = updated_at - 8 * 86400 WHERE rel LIKE 'old-%'")
+        journal._db.execute("UPDATE files SET updated_at = updated_at - 8 * 86400 WHERE CAST(rel AS TEXT) LIKE 'old-%'")
     assert journal.prune(time.time() - 7 * 86400) == 2
     assert journal.get("old-retry").state == "processing"  # unfinished work is never dropped
     assert journal.get("new-done").state == "done" and journal.get("old-done") is None

@@ -200,7 +200,7 @@ def test_resume_after_a_crash_between_sidecar_and_move_does_not_rerun(tmp_path, 
     # Rebuild the moment of the crash: sidecar written, image still in the inbox, row "processing".
     os.rename(tmp_path / "processed" / "a.png", tmp_path / "inbox" / "a.png")
     with processor.journal._db:
-        processor.journal._db.execute("UPDATE files SET state = 'processing' WHERE rel = 'a.png'")
+        processor.journal._db.execute("UPDATE files SET state = 'processing' WHERE rel = CAST('a.png' AS BLOB)")
     assert processor.process("a.png")[0] == DONE
     assert counting.runs == 1  # the recorded sidecar was reused, not recomputed
     assert sorted(os.listdir(tmp_path / "processed")) == ["a.png", "a.png.json"]
