@@ -12,25 +12,6 @@ import pytest
 from tests.daemon.conftest import SAMPLES, files_under, read_json, wait_for
 
 
-@pytest.fixture
-def tmpfs():
-    """Mount a real tmpfs (tests run as root here and in CI); unmounted at teardown."""
-    mounted: list[Path] = []
-
-    def mount(path: Path, size: str = "1m") -> Path:
-        path.mkdir(parents=True, exist_ok=True)
-        result = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
-                                capture_output=True, text=True)
-        if result.returncode != 0:
-            pytest.skip(f"cannot mount a tmpfs here: {result.stderr.strip()}")
-        mounted.append(path)
-        return path
-
-    yield mount
-    for path in reversed(mounted):
-        subprocess.run(["umount", "-l", str(path)], check=False)
-
-
 def test_a_file_written_in_chunks_is_taken_once_whole(tmp_path, daemon, images):
     service = daemon(settle_seconds=1.0)
     data = images["total"]
