@@ -276,9 +276,9 @@ def test_other_floats_must_be_finite_too(tmp_path):
     assert "sources.camera.interval_seconds: must be a finite number" in error.message
 
 
-@pytest.mark.parametrize("text, key", [("settle_seconds: 1.0e300", "daemon.settle_seconds"),
+@pytest.mark.parametrize("text, key", [("settle_seconds: 1.0e+300", "daemon.settle_seconds"),
                                        ("retry_base_seconds: 100000", "daemon.retry_base_seconds"),
-                                       ("rescan_seconds: 1.0e9", "daemon.rescan_seconds"),
+                                       ("rescan_seconds: 1.0e+9", "daemon.rescan_seconds"),
                                        ("retry_base_seconds: 10\n  retry_max_seconds: 5", "daemon.retry_max_seconds"),
                                        ("cache_entries: 100000000", "daemon.cache_entries"),
                                        ("inbox: ''", "daemon.inbox")])
