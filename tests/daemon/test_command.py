@@ -232,12 +232,15 @@ def watch(*args: str) -> subprocess.CompletedProcess:
 
 @pytest.mark.parametrize("command", ["watch", "run"])
 def test_no_folders_anywhere_is_refused_showing_the_flags(tmp_path, command):
-    # The shipped config names no folders: nothing may be created or watched on a guess.
+    # The shipped config names no folders: nothing may be created or watched on a guess (the old
+    # default was /var/lib/edgeocr/...; a machine with the service installed has that folder).
+    guessed = [Path("/var/lib/edgeocr") / name for name in ("inbox", "processed", "failed", "state")]
+    existed = [path.exists() for path in guessed]
     result = watch(command)
     assert result.returncode == 78, result.stderr
     assert f"edgeocr {command} --inbox DIR --processed DIR --failed DIR --state-dir DIR" in result.stderr
     assert "daemon.inbox" in result.stderr and "Traceback" not in result.stderr
-    assert not os.path.exists("/var/lib/edgeocr")
+    assert [path.exists() for path in guessed] == existed
     # Only some given: the message names just the missing ones.
     partial = watch(command, "--inbox", str(tmp_path / "in"), "--state-dir", str(tmp_path / "s"))
     assert partial.returncode == 78
