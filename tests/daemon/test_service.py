@@ -179,8 +179,8 @@ def test_a_name_that_is_not_utf8_holds_up_nothing_and_keeps_its_bytes(tmp_path, 
 
 
 def test_a_full_disk_under_the_journal_is_one_outage_with_backoff(tmp_path, daemon, images, tmpfs, caplog):
-    # A real SQLITE_FULL: the state folder is a 256 KiB tmpfs, filled up once the daemon runs.
-    state = tmpfs(tmp_path / "state", "256k")
+    # A real SQLITE_FULL: the state folder is a 1 MiB tmpfs, filled up once the daemon runs.
+    state = tmpfs(tmp_path / "state", "1m")  # room, once the filler goes, for the WAL of 6 files
     service = daemon(retry_base_seconds=0.1, retry_max_seconds=0.8, max_attempts=3)
     filler = state / "filler"
     fd = os.open(filler, os.O_WRONLY | os.O_CREAT)
