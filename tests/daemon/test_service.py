@@ -234,3 +234,29 @@ def test_two_keys_naming_one_folder_are_refused(tmp_path):
                                           "failed": str(tmp_path / "out"), "state_dir": str(tmp_path / "s")}}, "x.yaml")
     with pytest.raises(ConfigError, match=r"daemon.processed: .* is the same folder as daemon.failed"):
         resolve_folders(config)
+
+
+def test_a_restart_removes_the_temporaries_an_interrupted_job_left(tmp_path, daemon, images):
+    from edgeocr.daemon.journal import Journal
+    from edgeocr.daemon.outputs import moving_temp
+    from edgeocr.fileio import temp_prefix
+
+    # What kill -9 leaves mid-output: the row "processing" with its destination, a half-written
+    # sidecar temporary and a half copy across file systems beside it, the image still in the inbox.
+    (tmp_path / "inbox").mkdir()
+    (tmp_path / "inbox" / "a.png").write_bytes(images["total"])
+    journal = Journal(tmp_path / "state")
+    journal.claim("a.png", 1, 1)
+    journal.set_dest("a.png", "processed:a.png")
+    journal.close()
+    processed = tmp_path / "processed"
+    processed.mkdir()
+    left = [processed / f"{temp_prefix('a.png.json')}x1y2z3.tmp", moving_temp(processed / "a.png")]
+    for path in left:
+        path.write_bytes(b"half")
+    (processed / "keep.tmp").write_bytes(b"not ours")  # never anything else
+    daemon()
+    assert not any(path.exists() for path in left)
+    assert wait_for(lambda: (processed / "a.png").exists())
+    assert sorted(os.listdir(processed)) == ["a.png", "a.png.json", "keep.tmp"]
+    assert read_json(processed / "a.png.json")["attempts"] == 2
