@@ -90,23 +90,31 @@ def parse_override(item: str) -> tuple[str, Any]:
     return key.strip(), yaml.safe_load(raw) if raw else ""
 
 
-def load_cli_config(args: argparse.Namespace, extra: dict[str, Any] | None = None) -> Config:
+ENGINE_FLAGS = {"engine.pack": "--pack", "engine.detector": "--detector", "engine.beam_width": "--beam-width",
+                "engine.threads": "--threads"}
+
+
+def load_cli_config(args: argparse.Namespace, extra: dict[str, Any] | None = None,
+                    flags: dict[str, str] | None = None) -> Config:
     """The config file (or the shipped default) with ``--set`` and the engine shortcuts applied.
 
     ``extra`` carries a subcommand's own dotted-key shortcuts (``{"web.port": 9000}``); ``None``
-    values are skipped, so unset flags keep the file's value.
+    values are skipped, so unset flags keep the file's value. ``flags`` names the flag behind each
+    of them (``{"web.port": "--port"}``): a bad value is reported as coming from that flag.
     """
     path = args.config if args.config is not None else default_config_path()
     config = load_config(path)
-    overrides: dict[str, Any] = dict(parse_override(item) for item in args.set)
-    for key, value in (("engine.pack", args.pack), ("engine.detector", args.detector),
-                       ("engine.beam_width", args.beam_width), ("engine.threads", args.threads)):
+    overrides: dict[str, Any] = {}
+    origins: dict[str, str] = {}
+    for item in args.set:
+        key, value = parse_override(item)
+        overrides[key], origins[key] = value, f"--set {item}"
+    shortcuts = {key: getattr(args, flag[2:].replace("-", "_")) for key, flag in ENGINE_FLAGS.items()}
+    for key, value in {**shortcuts, **(extra or {})}.items():
         if value is not None:
             overrides[key] = value
-    for key, value in (extra or {}).items():
-        if value is not None:
-            overrides[key] = value
-    return with_overrides(config, overrides) if overrides else config
+            origins[key] = ENGINE_FLAGS.get(key) or (flags or {}).get(key, "command line")
+    return with_overrides(config, overrides, origins) if overrides else config
 
 
 def read_input(name: str, max_bytes: int, stdin: BinaryIO) -> bytes:
@@ -201,7 +209,8 @@ def _cmd_serve(args: argparse.Namespace, stderr: TextIO) -> int:
     from .web.server import WebServer
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    config = load_cli_config(args, extra={"web.host": args.host, "web.port": args.port})
+    config = load_cli_config(args, extra={"web.host": args.host, "web.port": args.port},
+                             flags={"web.host": "--host", "web.port": "--port"})
     server = WebServer(Engine(config), config)
     try:
         server.serve_forever()

@@ -6,6 +6,7 @@ errors: a misspelt key silently ignored is a setting the user believes in and do
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import site
 import sys
@@ -132,18 +133,30 @@ DEFAULT_IGNORE = ("*.part", "*.tmp", "*.crdownload", "*~", "~$*", "Thumbs.db", "
                   "@eaDir", "__MACOSX")
 
 
+# The folder keys: no default, because a daemon that silently creates and watches a system
+# folder nobody chose is worse than one that refuses to start (``edgeocr watch`` says which flags).
+FOLDER_KEYS = ("inbox", "processed", "failed", "state_dir")
+
+# Upper bounds for the daemon's durations: beyond them a setting is a typo (or .inf), and a file
+# would wait for ever (seconds).
+DAEMON_DURATION_LIMITS = {"settle_seconds": (0.0, 3600.0), "rescan_seconds": (0.0, 86400.0),
+                          "poll_interval_seconds": (0.0, 3600.0), "retry_base_seconds": (0.0, 86400.0),
+                          "retry_max_seconds": (0.0, 7 * 86400.0)}
+
+
 @dataclass(frozen=True)
 class DaemonConfig:
     """The watched inbox (``edgeocr watch`` / ``edgeocr run``).
 
     Relative folder paths are resolved against the working directory at start (systemd's
-    ``WorkingDirectory=``, Docker's ``WORKDIR``); absolute paths are recommended.
+    ``WorkingDirectory=``, Docker's ``WORKDIR``); absolute paths are recommended. The folders have
+    no default: ``watch`` and ``run`` refuse to start until they are given (file or flags).
     """
 
-    inbox: str = "/var/lib/edgeocr/inbox"
-    processed: str = "/var/lib/edgeocr/processed"
-    failed: str = "/var/lib/edgeocr/failed"
-    state_dir: str = "/var/lib/edgeocr/state"
+    inbox: str | None = None
+    processed: str | None = None
+    failed: str | None = None
+    state_dir: str | None = None
     mode: Literal["move", "in-place"] = "move"
     write_text: bool = False
     settle_seconds: float = 2.0
@@ -159,22 +172,25 @@ class DaemonConfig:
     ignore: tuple[str, ...] = DEFAULT_IGNORE
 
     def validate(self, where: str) -> None:
-        for key in ("inbox", "processed", "failed", "state_dir"):
-            if not getattr(self, key):
-                raise ConfigError(f"{where}.{key}: must not be empty")
-        if self.settle_seconds < 0:
-            raise ConfigError(f"{where}.settle_seconds: must be >= 0")
-        for key in ("rescan_seconds", "poll_interval_seconds", "retry_base_seconds", "retry_max_seconds"):
-            if getattr(self, key) <= 0:
-                raise ConfigError(f"{where}.{key}: must be > 0, got {getattr(self, key)}")
+        for key in FOLDER_KEYS:
+            if getattr(self, key) is not None and not getattr(self, key).strip():
+                raise ConfigError(f"{where}.{key}: must be a folder path or null, got an empty string")
+        if not 0 <= self.settle_seconds <= DAEMON_DURATION_LIMITS["settle_seconds"][1]:
+            raise ConfigError(f"{where}.settle_seconds: must be between 0 and 3600, got {self.settle_seconds}")
+        for key, (_, top) in DAEMON_DURATION_LIMITS.items():
+            if key != "settle_seconds" and not 0 < getattr(self, key) <= top:
+                raise ConfigError(f"{where}.{key}: must be > 0 and at most {top:g}, got {getattr(self, key)}")
+        if self.retry_max_seconds < self.retry_base_seconds:
+            raise ConfigError(f"{where}.retry_max_seconds: must be >= {where}.retry_base_seconds "
+                              f"({self.retry_base_seconds}), got {self.retry_max_seconds}")
         if not 1 <= self.workers <= 64:
             raise ConfigError(f"{where}.workers: must be between 1 and 64, got {self.workers}")
         if not 1 <= self.queue_size <= 100_000:
             raise ConfigError(f"{where}.queue_size: must be between 1 and 100000, got {self.queue_size}")
         if not 1 <= self.max_attempts <= 100:
             raise ConfigError(f"{where}.max_attempts: must be between 1 and 100, got {self.max_attempts}")
-        if self.cache_entries < 0:
-            raise ConfigError(f"{where}.cache_entries: must be >= 0 (0 turns the cache off)")
+        if not 0 <= self.cache_entries <= 1_000_000:
+            raise ConfigError(f"{where}.cache_entries: must be between 0 (off) and 1000000, got {self.cache_entries}")
 
 
 @dataclass(frozen=True)
@@ -235,6 +251,13 @@ class Config:
     sources: SourcesConfig = field(default_factory=SourcesConfig)
     web: WebConfig = field(default_factory=WebConfig)
     source: str = "<defaults>"
+    # (dotted key, where its value came from) for the keys not set by ``source``, e.g.
+    # ("daemon.inbox", "--inbox"): errors found later (at start, at reload) name the real origin.
+    origins: tuple[tuple[str, str], ...] = field(default=(), compare=False)
+
+    def origin(self, dotted: str) -> str:
+        """Where the value of ``dotted`` (``"daemon.inbox"``) came from: a flag, or the file."""
+        return dict(self.origins).get(dotted, self.source)
 
 
 def _type_name(tp: Any) -> str:
@@ -249,6 +272,10 @@ def _type_name(tp: Any) -> str:
 
 
 def _coerce(value: Any, tp: Any, key: str, source: str) -> Any:
+    # YAML reads .nan and .inf as floats; no duration, count or ratio of ours means either, and
+    # every range check compares false against nan (settle_seconds: .nan took no file, ever).
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(f"{source}: {key}: must be a finite number, got {value}")
     origin = typing.get_origin(tp)
     if origin in (Union, types.UnionType):
         errors = []
@@ -288,34 +315,43 @@ def _coerce(value: Any, tp: Any, key: str, source: str) -> Any:
     raise ConfigError(f"{source}: {key}: expected {_type_name(tp)}, got {value!r}")
 
 
-def _build(cls: type, data: Any, prefix: str, source: str) -> Any:
+def _build(cls: type, data: Any, prefix: str, source: str, origins: dict[str, str] | None = None) -> Any:
+    origins = origins or {}
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise ConfigError(f"{source}: {prefix or 'top level'}: expected a mapping, got {data!r}")
+        raise ConfigError(f"{origins.get(prefix, source)}: {prefix or 'top level'}: expected a mapping, got {data!r}")
     hints = typing.get_type_hints(cls)
-    known = {f.name for f in dataclasses.fields(cls) if f.name != "source"}
+    known = {f.name for f in dataclasses.fields(cls) if f.name not in ("source", "origins")}
     for key in data:
         if key not in known:
             where = f"{prefix}.{key}" if prefix else str(key)
-            raise ConfigError(f"{source}: unknown key '{where}' (known: {', '.join(sorted(known))})")
+            raise ConfigError(f"{origins.get(where, source)}: unknown key '{where}' (known: {', '.join(sorted(known))})")
     values = {}
     for name in known:
         if name in data:
-            values[name] = _coerce(data[name], hints[name], f"{prefix}.{name}" if prefix else name, source)
+            dotted = f"{prefix}.{name}" if prefix else name
+            tp = hints[name]
+            if dataclasses.is_dataclass(tp):
+                values[name] = _build(tp, data[name], dotted, source, origins)
+            else:
+                values[name] = _coerce(data[name], tp, dotted, origins.get(dotted, source))
     instance = cls(**values)
     validate = getattr(instance, "validate", None)
     if validate is not None:
         try:
             validate(prefix)
         except ConfigError as exc:
-            raise ConfigError(f"{source}: {exc.message}") from None
+            # Messages start with the dotted key they are about ("daemon.workers: ..."): name the
+            # place that value came from, a flag or the file.
+            key = exc.message.split(":", 1)[0]
+            raise ConfigError(f"{origins.get(key, source)}: {exc.message}") from None
     return instance
 
 
-def config_from_dict(data: dict | None, source: str = "<dict>") -> Config:
-    config = _build(Config, data or {}, "", source)
-    return dataclasses.replace(config, source=source)
+def config_from_dict(data: dict | None, source: str = "<dict>", origins: dict[str, str] | None = None) -> Config:
+    config = _build(Config, data or {}, "", source, origins)
+    return dataclasses.replace(config, source=source, origins=tuple(sorted((origins or {}).items())))
 
 
 def load_config(path: str | os.PathLike | None = None) -> Config:
@@ -336,21 +372,29 @@ def load_config(path: str | os.PathLike | None = None) -> Config:
     return config_from_dict(data, str(path))
 
 
-def with_overrides(config: Config, overrides: dict[str, Any]) -> Config:
-    """Apply dotted-key overrides (``{"engine.threads": 2}``) and validate the result again."""
+def with_overrides(config: Config, overrides: dict[str, Any], origins: dict[str, str] | None = None) -> Config:
+    """Apply dotted-key overrides (``{"engine.threads": 2}``) and validate the result again.
+
+    ``origins`` names where each override came from (``{"daemon.inbox": "--inbox"}``; default
+    "command-line override"), so that an error names the flag and not the config file.
+    """
     data = dataclasses.asdict(config)
     data.pop("source")
+    data.pop("origins")
+    merged = dict(config.origins)
     for dotted, value in overrides.items():
+        origin = (origins or {}).get(dotted, "command-line override")
         node = data
         parts = dotted.split(".")
         for part in parts[:-1]:
             if part not in node or not isinstance(node[part], dict):
-                raise ConfigError(f"{config.source}: unknown key '{dotted}' (command-line override)")
+                raise ConfigError(f"{origin}: unknown key '{dotted}'")
             node = node[part]
-        if parts[-1] not in node:
-            raise ConfigError(f"{config.source}: unknown key '{dotted}' (command-line override)")
+        if parts[-1] not in node or isinstance(node[parts[-1]], dict):
+            raise ConfigError(f"{origin}: unknown key '{dotted}'")
         node[parts[-1]] = value
-    return config_from_dict(data, config.source)
+        merged[dotted] = origin
+    return config_from_dict(data, config.source, merged)
 
 
 def default_config_path() -> Path | None:

@@ -5,6 +5,7 @@ see either the old file or the whole new one, and a power cut must not leave a r
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 import time
@@ -21,6 +22,16 @@ def fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+def temp_prefix(name: str) -> str:
+    """The start of every temporary name we use for the final name ``name``.
+
+    Bounded (26 bytes) whatever ``name`` is: a temporary named after a 240-byte input would pass
+    NAME_MAX (255 bytes) and no write could ever succeed. The hash of the name lets a restart
+    find exactly the temporaries of one destination; the dot hides them from watchers.
+    """
+    return f".edgeocr-{hashlib.sha256(os.fsencode(name)).hexdigest()[:16]}."
+
+
 def atomic_write(path: Path, data: bytes, mode: int = 0o644) -> None:
     """Write ``data`` to ``path`` all at once: temp file, fsync, rename, fsync the folder.
 
@@ -28,7 +39,7 @@ def atomic_write(path: Path, data: bytes, mode: int = 0o644) -> None:
     filesystem and watchers that skip dot-files never pick it up half-written.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=temp_prefix(path.name), suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)

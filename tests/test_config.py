@@ -256,3 +256,59 @@ def test_resolved_threads_honours_an_explicit_value(monkeypatch):
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0}, raising=False)
     assert EngineConfig(threads=3).resolved_threads() == 3
     assert EngineConfig(threads=8).resolved_threads() == 8   # explicit beats the cap of 4
+
+
+# --- finite numbers, ranges, origins (issue 12) ----------------------------------------------------
+
+
+@pytest.mark.parametrize("key", ["settle_seconds", "retry_base_seconds", "retry_max_seconds", "rescan_seconds",
+                                 "poll_interval_seconds"])
+@pytest.mark.parametrize("value", [".nan", ".inf", "-.inf"])
+def test_durations_must_be_finite(tmp_path, key, value):
+    # nan compared false with every bound: settle_seconds: .nan used to be accepted and take no file.
+    path = write(tmp_path, f"daemon:\n  {key}: {value}\n")
+    error = load_error(path)
+    assert f"daemon.{key}: must be a finite number" in error.message and str(path) in error.message
+
+
+def test_other_floats_must_be_finite_too(tmp_path):
+    error = load_error(write(tmp_path, "sources:\n  camera:\n    interval_seconds: .nan\n"))
+    assert "sources.camera.interval_seconds: must be a finite number" in error.message
+
+
+@pytest.mark.parametrize("text, key", [("settle_seconds: 1.0e+300", "daemon.settle_seconds"),
+                                       ("retry_base_seconds: 100000", "daemon.retry_base_seconds"),
+                                       ("rescan_seconds: 1.0e+9", "daemon.rescan_seconds"),
+                                       ("retry_base_seconds: 10\n  retry_max_seconds: 5", "daemon.retry_max_seconds"),
+                                       ("cache_entries: 100000000", "daemon.cache_entries"),
+                                       ("inbox: ''", "daemon.inbox")])
+def test_daemon_values_out_of_range(tmp_path, text, key):
+    error = load_error(write(tmp_path, f"daemon:\n  {text}\n"))
+    assert key in error.message
+
+
+def test_a_bad_override_names_its_flag_not_the_file(tmp_path):
+    path = write(tmp_path, "daemon:\n  workers: 2\n")
+    with pytest.raises(ConfigError) as caught:
+        with_overrides(load_config(path), {"daemon.settle_seconds": float("nan")},
+                       {"daemon.settle_seconds": "--set daemon.settle_seconds=.nan"})
+    assert caught.value.message.startswith("--set daemon.settle_seconds=.nan: daemon.settle_seconds:")
+    assert str(path) not in caught.value.message
+    with pytest.raises(ConfigError) as caught:
+        with_overrides(load_config(path), {"daemon.workers": 0}, {"daemon.workers": "--workers"})
+    assert caught.value.message.startswith("--workers: daemon.workers:")
+
+
+def test_origins_are_kept_for_later_checks(tmp_path):
+    path = write(tmp_path, "daemon:\n  failed: /srv/failed\n")
+    config = with_overrides(load_config(path), {"daemon.inbox": "/srv/in"}, {"daemon.inbox": "--inbox"})
+    assert config.origin("daemon.inbox") == "--inbox" and config.origin("daemon.failed") == str(path)
+    again = with_overrides(config, {"engine.threads": 2})  # a second round keeps the first's origins
+    assert again.origin("daemon.inbox") == "--inbox" and again.origin("engine.threads") == "command-line override"
+    assert again == dataclasses.replace(again, origins=())  # origins do not make configs unequal
+
+
+def test_folders_have_no_default():
+    daemon = Config().daemon
+    assert (daemon.inbox, daemon.processed, daemon.failed, daemon.state_dir) == (None, None, None, None)
+    assert load_config(SHIPPED).daemon.inbox is None

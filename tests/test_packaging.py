@@ -131,14 +131,25 @@ def test_copied_files_exist_and_are_in_the_build_context():
                         f"{path.name}: {source} is excluded by .dockerignore"
 
 
+FOLDER_FLAGS = ("--inbox", "--processed", "--failed", "--state-dir")
+
+
+def folder_flags(argv: list[str]) -> dict[str, str]:
+    """The folders a command line names (edgeocr has no default folders: each must be given)."""
+    return {flag: value for flag, value in zip(argv, argv[1:]) if flag in FOLDER_FLAGS}
+
+
 def test_image_runs_non_root_with_volumes_health_and_a_valid_command():
     defaults = Config()
     for path in DOCKERFILES.values():
         [user] = args_of(path, "USER")
         assert user not in ("root", "0")
         [volume] = args_of(path, "VOLUME")
-        assert set(words(volume)) == {defaults.daemon.inbox, defaults.daemon.processed,
-                                      defaults.daemon.failed, defaults.daemon.state_dir}
+        [entrypoint], [command] = args_of(path, "ENTRYPOINT"), args_of(path, "CMD")
+        # The command names all four folders, and they are exactly the volumes.
+        folders = folder_flags(words(entrypoint) + words(command))
+        assert set(folders) == set(FOLDER_FLAGS)
+        assert set(words(volume)) == set(folders.values())
         assert args_of(path, "EXPOSE") == [str(defaults.web.port)]
         [health] = args_of(path, "HEALTHCHECK")
         assert f"http://127.0.0.1:{defaults.web.port}/health" in health and "urllib" in health
@@ -231,11 +242,12 @@ def test_unit_has_the_promised_settings():
     assert "WatchdogSec" in settings and "MemoryMax" in settings
     assert f"OPENCV_IO_MAX_IMAGE_PIXELS={Config().engine.max_pixels}" in settings["Environment"]
     [exec_start] = settings["ExecStart"]
-    assert shlex.split(exec_start)[1:] == ["run", "--config", "/etc/edgeocr/edgeocr.yaml"]
-    # Writable are exactly the folders of the shipped config.
-    daemon = Config().daemon
-    assert set(" ".join(settings["ReadWritePaths"]).split()) == {daemon.inbox, daemon.processed, daemon.failed,
-                                                                 daemon.state_dir}
+    argv = shlex.split(exec_start)
+    assert argv[1:4] == ["run", "--config", "/etc/edgeocr/edgeocr.yaml"]
+    # The folders are named on the command line (there are no defaults), and writable are exactly they.
+    folders = folder_flags(argv)
+    assert set(folders) == set(FOLDER_FLAGS)
+    assert set(" ".join(settings["ReadWritePaths"]).split()) == set(folders.values())
 
 
 def rendered_unit(tmp_path: Path) -> tuple[str, Path]:

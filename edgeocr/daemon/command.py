@@ -96,7 +96,8 @@ def serve(config: Config, config_loader: Callable[[], Config] | None, with_extra
     notify, watchdog_interval = _sdnotify()
     signals = _Signals()
     signals.install()
-    service = Service(config, engine=engine, config_loader=config_loader)
+    service = Service(config, engine=engine, config_loader=config_loader,
+                      command="edgeocr run" if with_extras else "edgeocr watch")
     service.start()
     stop_event = threading.Event()
     threads: list[threading.Thread] = []
@@ -150,6 +151,10 @@ def add_folder_options(parser: Any) -> None:
     parser.add_argument("--workers", type=int, help="worker threads (daemon.workers)")
 
 
+FLAGS = {"daemon.inbox": "--inbox", "daemon.processed": "--processed", "daemon.failed": "--failed",
+         "daemon.state_dir": "--state-dir", "daemon.mode": "--mode", "daemon.workers": "--workers"}
+
+
 def folder_overrides(args: Any) -> dict[str, Any]:
     return {"daemon.inbox": args.inbox, "daemon.processed": args.processed, "daemon.failed": args.failed,
             "daemon.state_dir": args.state_dir, "daemon.mode": args.mode, "daemon.workers": args.workers}
@@ -163,5 +168,5 @@ def main(args: Any, load: Callable[..., Config], with_extras: bool) -> int:
     """
     setup_logging()
     extra = folder_overrides(args)
-    config = load(args, extra=extra)
-    return serve(config, lambda: load(args, extra=extra), with_extras)
+    config = load(args, extra=extra, flags=FLAGS)
+    return serve(config, lambda: load(args, extra=extra, flags=FLAGS), with_extras)

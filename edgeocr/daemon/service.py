@@ -7,7 +7,6 @@ filters and queues), N workers (``worker.py``). ``start``/``stop`` make it usabl
 from __future__ import annotations
 
 import dataclasses
-import fcntl
 import logging
 import os
 import queue
@@ -21,7 +20,8 @@ from ..cache import ResultCache
 from ..config import Config
 from ..errors import ConfigError
 from . import inbox as inbox_rules
-from .journal import Journal
+from .folders import lock_state_dir, resolve_folders
+from .journal import Journal, JournalError
 from .outputs import Outputs
 from .worker import DONE, FAILED, GONE, RETRY, Processor, WorkerPool
 
@@ -34,44 +34,6 @@ PRUNE_EVERY_SECONDS = 3600.0
 # Keys a SIGHUP cannot change in a running process (threads and watches are built from them).
 RESTART_KEYS = ("inbox", "processed", "failed", "state_dir", "mode", "observer", "poll_interval_seconds",
                 "workers", "queue_size")
-
-
-def resolve_folders(config: Config) -> dict[str, Path]:
-    """The four folders as absolute paths, checked so that no output can feed back into the inbox."""
-    daemon = config.daemon
-    folders = {key: Path(os.path.abspath(os.path.expanduser(getattr(daemon, key))))
-               for key in ("inbox", "processed", "failed", "state_dir")}
-    inbox = folders["inbox"]
-    checked = ("failed", "state_dir") if daemon.mode == "in-place" else ("processed", "failed", "state_dir")
-    for key in checked:
-        path = folders[key]
-        if path == inbox or inbox in path.parents:
-            raise ConfigError(f"{config.source}: daemon.{key}: {path} lies inside daemon.inbox ({inbox}); "
-                              "outputs there would be read back as inputs")
-    for key, path in folders.items():
-        if key == "processed" and daemon.mode == "in-place":
-            continue
-        try:
-            path.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise ConfigError(f"{config.source}: daemon.{key}: cannot create {path}: {exc.strerror}") from None
-    return folders
-
-
-def _lock_state_dir(state_dir: Path, source: str) -> int:
-    """Hold an exclusive lock on the state folder: two daemons on one journal and inbox would
-    take the same files (a second ``edgeocr watch`` started by hand beside the service)."""
-    fd = os.open(state_dir / "daemon.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
-        os.close(fd)
-        raise ConfigError(f"{source}: daemon.state_dir: {state_dir} is in use by another edgeocr daemon "
-                          f"(pid {holder})") from None
-    os.ftruncate(fd, 0)
-    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-    return fd
 
 
 class _Hints:
@@ -95,17 +57,17 @@ class _Hints:
 
 class Service:
     def __init__(self, config: Config, engine: Any = None,
-                 config_loader: Callable[[], Config] | None = None) -> None:
+                 config_loader: Callable[[], Config] | None = None, command: str = "edgeocr watch") -> None:
         self.config = config
         self.config_loader = config_loader
-        self.folders = resolve_folders(config)
+        self.folders = resolve_folders(config, command)
         if engine is None:
             from ..engine import Engine
             engine = Engine(config)
         self.engine = engine
         daemon = config.daemon
         self.inbox = self.folders["inbox"]
-        self._lock_fd = _lock_state_dir(self.folders["state_dir"], config.source)
+        self._lock_fd = lock_state_dir(self.folders["state_dir"], config.source)
         self.journal = Journal(self.folders["state_dir"])
         self.outputs = Outputs(self.inbox, self.folders["processed"], self.folders["failed"], daemon.mode,
                                daemon.write_text)
@@ -129,7 +91,10 @@ class Service:
     # -- lifecycle ------------------------------------------------------------------------------
 
     def start(self) -> None:
-        self._recover()
+        try:
+            self._recover()
+        except JournalError as exc:  # a full disk at start: the next start recovers; files wait
+            self.processor.outage.failed(exc)
         self.pool.start()
         self._start_observer()
         self._dispatcher.start()
@@ -175,6 +140,10 @@ class Service:
         self._observer = observer
         log.info("watching %s (%s, settle %.1f s, rescan every %.0f s, %d worker(s), mode %s)", self.inbox,
                  type(observer).__name__, daemon.settle_seconds, daemon.rescan_seconds, daemon.workers, daemon.mode)
+        # Say plainly where files go: the folders may come from a file the user never opened.
+        results = "beside each image in the inbox" if daemon.mode == "in-place" else str(self.folders["processed"])
+        log.info("writing results to %s, failures to %s, the journal to %s", results, self.folders["failed"],
+                 self.folders["state_dir"])
 
     def _recover(self) -> None:
         """Rows a crash left 'processing' whose file already left the inbox: finished, or gone."""
@@ -199,18 +168,12 @@ class Service:
         """Temp files a kill -9 left mid-write beside this job's destination (never anything else)."""
         kind, rel = dest.split(":", 1)
         image = self.outputs.success_paths(rel)[0] if kind == "processed" else self.folders["failed"] / rel
-        try:
-            names = os.listdir(image.parent)
-        except OSError:
-            return
-        prefixes = tuple(f".{image.name}{suffix}." for suffix in (".json", ".txt", ".error.json"))
-        for name in names:
-            if (name.startswith(prefixes) and name.endswith(".tmp")) or name == f".{image.name}.moving.tmp":
-                try:
-                    os.unlink(image.parent / name)
-                    log.info("removed %s, left by an interrupted write", image.parent / name)
-                except OSError:
-                    pass
+        for path in self.outputs.temporaries(image):
+            try:
+                os.unlink(path)
+                log.info("removed %s, left by an interrupted write", path)
+            except OSError:
+                pass
 
     # -- dispatching ----------------------------------------------------------------------------
 
@@ -268,11 +231,11 @@ class Service:
                 break
             rel = inbox_rules.relative_name(self.inbox, Path(path))
             if rel is not None:
-                self._consider(rel)
+                self._guarded(self._consider, rel)
         if rescan_due:
             daemon = self.config.daemon
             for rel in inbox_rules.scan(self.inbox, daemon.ignore, daemon.mode == "in-place"):
-                self._consider(rel)
+                self._guarded(self._consider, rel)
             if daemon.mode == "move" and now >= self._next_prune:
                 # In-place mode keeps its rows: they are how an unchanged image is known as done.
                 self._next_prune = now + PRUNE_EVERY_SECONDS
@@ -288,11 +251,34 @@ class Service:
             waiting = list(self._waiting)
             self._waiting.clear()
         for rel in due:
-            self._consider(rel)
-        for rel in waiting + self.tracker.poll():
+            self._guarded(self._consider, rel)
+        ready = waiting + self.tracker.poll()
+        for index, rel in enumerate(ready):
             if self._stop.is_set():
                 return
-            self._submit(rel)
+            if self.processor.outage.blocked():
+                # The journal is down: nothing can be claimed; the files wait, in order.
+                with self._lock:
+                    self._waiting.extend(ready[index:])
+                return
+            self._guarded(self._submit, rel)
+
+    def _guarded(self, step: Callable[[str], None], rel: str) -> None:
+        """One file's dispatching step; whatever it raises stays with that file (the others of
+        this cycle are still taken): a journal outage holds the file back, anything else defers
+        just this file until ``retry_max_seconds`` and says so once."""
+        try:
+            step(rel)
+        except JournalError as exc:
+            until = self.processor.outage.failed(exc)
+            with self._lock:
+                self._deferred[rel] = until  # considered afresh once the journal answers again
+        except Exception:
+            due = time.time() + self.config.daemon.retry_max_seconds
+            log.exception("cannot dispatch %s; it stays in the inbox, next try in %.0f s", rel,
+                          self.config.daemon.retry_max_seconds)
+            with self._lock:
+                self._deferred[rel] = due
 
     def _dispatch_loop(self) -> None:
         next_rescan = 0.0
@@ -319,6 +305,9 @@ class Service:
         with self._lock:
             busy = bool(self._waiting)
             next_retry = min(self._deferred.values(), default=None)
+        outage = self.processor.outage
+        if outage.blocked():  # nothing to do before the journal's next try
+            return min(max(0.05, outage.until - time.time()), 5.0)
         if busy or len(self.tracker):
             return min(0.5, max(0.05, self.config.daemon.settle_seconds / 4))
         wait = next_rescan - time.monotonic()

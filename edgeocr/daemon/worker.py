@@ -17,13 +17,13 @@ import stat
 import threading
 import time
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, Callable
 
 from ..cache import ResultCache, content_key
 from ..config import DaemonConfig
 from . import inbox as inbox_rules
-from .journal import Entry, Journal
+from .journal import Entry, Journal, JournalError
 from ..fileio import utc_iso
 from .outputs import Outputs, read_json
 
@@ -56,6 +56,49 @@ def backoff(config: DaemonConfig, attempts: int) -> float:
     return delay * random.uniform(0.9, 1.1)
 
 
+class JournalOutage:
+    """The journal as one thing that is up or down (a full disk under the state folder).
+
+    While it is down no file can be claimed, so the dispatcher holds every file back, and one probe
+    at a time tries again after an exponential backoff (``retry_base_seconds`` doubling up to
+    ``retry_max_seconds``). One log line when the outage starts, one when it ends: not a traceback
+    per file per attempt.
+    """
+
+    def __init__(self, config_of: Callable[[], DaemonConfig]) -> None:
+        self.config_of = config_of
+        self._lock = threading.Lock()
+        self.failures = 0
+        self.until = 0.0
+
+    def blocked(self) -> bool:
+        return time.time() < self.until
+
+    def failed(self, exc: Exception) -> float:
+        """Record a failed journal access; returns when to try again."""
+        with self._lock:
+            now = time.time()
+            if self.failures and now < self.until:
+                return self.until  # a file that was already in flight: the same outage
+            self.failures += 1
+            config = self.config_of()
+            delay = min(config.retry_max_seconds, config.retry_base_seconds * 2 ** min(self.failures - 1, 32))
+            self.until = now + delay
+            first = self.failures == 1
+        if first:
+            log.error("journal unavailable (%s); no file is taken until it works again (they wait in the inbox, "
+                      "nothing is lost); trying again in %.1f s, backing off up to %.0f s", exc, delay,
+                      config.retry_max_seconds)
+        return self.until
+
+    def recovered(self) -> None:
+        with self._lock:
+            if not self.failures:
+                return
+            failures, self.failures, self.until = self.failures, 0, 0.0
+        log.warning("journal writable again after %d failed attempt(s); taking files again", failures)
+
+
 @dataclass
 class Stats:
     processed: int = 0
@@ -72,6 +115,7 @@ class Processor:
         self.folders, self.journal, self.cache = folders, journal, cache
         self.engine_of, self.config_of = engine_of, config_of  # read per job: SIGHUP may swap them
         self.stats = Stats()
+        self.outage = JournalOutage(config_of)
         self._lock = threading.Lock()
 
     def _count(self, field: str) -> None:
@@ -80,6 +124,13 @@ class Processor:
 
     def process(self, rel: str) -> tuple[str, float]:
         """Handle ``rel``; returns (outcome, when to retry if the outcome is RETRY)."""
+        try:
+            return self._process(rel)
+        except JournalError as exc:
+            # The file stays where it is; whatever the journal did record resumes it later.
+            return RETRY, self.outage.failed(exc)
+
+    def _process(self, rel: str) -> tuple[str, float]:
         path = self.folders.inbox / rel
         try:
             info = os.lstat(path)
@@ -88,10 +139,15 @@ class Processor:
         except OSError as exc:
             return self._transient(rel, None, exc, "stat")
         entry = self.journal.claim(rel, info.st_size, info.st_mtime_ns)
+        self.outage.recovered()
         if entry.attempts > self.config_of().max_attempts:
             # Claimed that often without an outcome: earlier attempts died with the process.
             return self._fail(rel, entry, "gave_up", f"{entry.attempts - 1} attempts ended without a result "
                               "(the daemon stopped or crashed while on this file)")
+        if self.folders.mode == "in-place" and not self.folders.name_fits_in_place(rel):
+            return self._fail(rel, entry, "name_too_long",
+                              f"the sidecar {PurePosixPath(rel).name}.json would be longer than the file system "
+                              f"allows ({self.folders.name_limit(self.folders.inbox) + 5} bytes) beside the image")
         try:
             data = self._read(path, info)
         except PermanentError as exc:
@@ -158,6 +214,8 @@ class Processor:
             document = dict(result)
             document.update(source=rel, received_at=utc_iso(entry.received_at), processed_at=utc_iso(time.time()),
                             attempts=entry.attempts, sha256=sha)
+            if dest != rel:  # a name taken already, or too long for processed/: where it is now
+                document["stored_as"] = dest
         folders.write_success(rel, dest, document)
         self.journal.finish(rel, DONE, sha)
         self._count("processed")
@@ -167,7 +225,13 @@ class Processor:
 
     def _fail(self, rel: str, entry: Entry, code: str, message: str, sha: str | None = None) -> tuple[str, float]:
         folders = self.folders
-        dest = entry.dest[len("failed:"):] if entry.dest and entry.dest.startswith("failed:") else None
+        recorded = self.journal.get(rel)  # fresher than ``entry``: this attempt may have set a destination
+        recorded_dest = (recorded.dest if recorded else None) or entry.dest
+        if recorded_dest and recorded_dest.startswith("processed:"):
+            # An earlier attempt (killed before the move, or one that could not place the image)
+            # may have written a success sidecar: the input fails, so it must not stay behind.
+            folders.discard_success(recorded_dest[len("processed:"):])
+        dest = recorded_dest[len("failed:"):] if recorded_dest and recorded_dest.startswith("failed:") else None
         if dest is None:
             dest = folders.choose_dest(folders.failed, rel)
         self.journal.set_dest(rel, "failed:" + dest, sha)
@@ -176,6 +240,8 @@ class Processor:
         report = {"success": False, "error": {"code": code, "message": message}, "source": rel,
                   "received_at": utc_iso(entry.received_at), "failed_at": utc_iso(time.time()),
                   "attempts": entry.attempts, "sha256": sha, "history": history}
+        if dest != rel:
+            report["stored_as"] = dest
         try:
             error_path = folders.write_failure(rel, dest, report)
         except FileNotFoundError:

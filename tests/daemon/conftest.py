@@ -67,6 +67,25 @@ def read_json(path: Path) -> dict:
 
 
 @pytest.fixture
+def tmpfs():
+    """Mount a real tmpfs (tests run as root here and in CI); unmounted at teardown."""
+    mounted: list[Path] = []
+
+    def mount(path: Path, size: str = "1m") -> Path:
+        path.mkdir(parents=True, exist_ok=True)
+        result = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
+                                capture_output=True, text=True)
+        if result.returncode != 0:
+            pytest.skip(f"cannot mount a tmpfs here: {result.stderr.strip()}")
+        mounted.append(path)
+        return path
+
+    yield mount
+    for path in reversed(mounted):
+        subprocess.run(["umount", "-l", str(path)], check=False)
+
+
+@pytest.fixture
 def daemon(tmp_path, engine):
     """Start an in-process ``Service`` on the shared engine; stopped (threads joined) at teardown."""
     from edgeocr.daemon.service import Service

@@ -28,7 +28,8 @@ def stop(process: subprocess.Popen, timeout: float = 10.0) -> int:
 
 def journal_states(root: Path) -> dict[str, str]:
     with sqlite3.connect(root / "state" / "journal.sqlite3") as db:
-        return dict(db.execute("SELECT rel, state FROM files"))
+        # Names are stored as the bytes of the file name (they need not be UTF-8).
+        return {os.fsdecode(rel): state for rel, state in db.execute("SELECT rel, state FROM files")}
 
 
 def receipt(index: int) -> bytes:
@@ -76,6 +77,10 @@ def test_sigterm_finishes_the_file_in_hand_and_leaves_the_rest(tmp_path):
         assert read_json(tmp_path / "processed" / f"{name}.json")["source"] == name
     assert "processing" not in journal_states(tmp_path).values()
     assert "stopping" in log_text(config)
+    # Said plainly at start: what is watched and where everything is written.
+    assert f"watching {inbox} " in log_text(config)
+    assert (f"writing results to {tmp_path / 'processed'}, failures to {tmp_path / 'failed'}, "
+            f"the journal to {tmp_path / 'state'}") in log_text(config)
 
 
 def test_sighup_reloads_and_keeps_the_old_config_when_the_new_one_is_bad(tmp_path, images):
@@ -218,3 +223,43 @@ def test_run_starts_the_stdin_source_beside_the_folders(tmp_path, images):
     [line] = (tmp_path / "stdout.jsonl").read_text().splitlines()
     assert json.loads(line)["source"] == "stdin" and json.loads(line)["text"] == SAMPLES["bread"][0]
     assert read_json(tmp_path / "processed" / "a.png.json")["text"] == SAMPLES["milk"][0]
+
+
+def watch(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "edgeocr", *args], cwd=REPO, capture_output=True, text=True,
+                          timeout=60)
+
+
+@pytest.mark.parametrize("command", ["watch", "run"])
+def test_no_folders_anywhere_is_refused_showing_the_flags(tmp_path, command):
+    # The shipped config names no folders: nothing may be created or watched on a guess (the old
+    # default was /var/lib/edgeocr/...; a machine with the service installed has that folder).
+    guessed = [Path("/var/lib/edgeocr") / name for name in ("inbox", "processed", "failed", "state")]
+    existed = [path.exists() for path in guessed]
+    result = watch(command)
+    assert result.returncode == 78, result.stderr
+    assert f"edgeocr {command} --inbox DIR --processed DIR --failed DIR --state-dir DIR" in result.stderr
+    assert "daemon.inbox" in result.stderr and "Traceback" not in result.stderr
+    assert [path.exists() for path in guessed] == existed
+    # Only some given: the message names just the missing ones.
+    partial = watch(command, "--inbox", str(tmp_path / "in"), "--state-dir", str(tmp_path / "s"))
+    assert partial.returncode == 78
+    assert "no folder given for daemon.processed, daemon.failed;" in partial.stderr
+    assert not (tmp_path / "in").exists()
+
+
+def test_a_bad_set_value_is_reported_as_coming_from_the_flag(tmp_path):
+    config = write_config_file(tmp_path / "edgeocr.yaml", tmp_path)
+    result = watch("watch", "--config", str(config), "--set", "daemon.settle_seconds=.nan")
+    assert result.returncode == 78
+    assert result.stderr.startswith("edgeocr: --set daemon.settle_seconds=.nan: daemon.settle_seconds: "
+                                    "must be a finite number"), result.stderr
+    assert str(config) not in result.stderr
+
+
+def test_an_inbox_inside_processed_is_reported_as_coming_from_the_flag(tmp_path):
+    config = write_config_file(tmp_path / "edgeocr.yaml", tmp_path)
+    result = watch("watch", "--config", str(config), "--inbox", str(tmp_path / "processed" / "in"))
+    assert result.returncode == 78
+    assert result.stderr.startswith("edgeocr: --inbox: daemon.inbox: "), result.stderr
+    assert f"lies inside daemon.processed ({tmp_path / 'processed'}, from {config})" in result.stderr

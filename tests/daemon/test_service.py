@@ -1,6 +1,8 @@
 """The folder service in-process (real inbox, real inotify, real engine, real filesystems)."""
 from __future__ import annotations
 
+import json
+import logging
 import os
 import shutil
 import subprocess
@@ -10,25 +12,6 @@ from pathlib import Path
 import pytest
 
 from tests.daemon.conftest import SAMPLES, files_under, read_json, wait_for
-
-
-@pytest.fixture
-def tmpfs():
-    """Mount a real tmpfs (tests run as root here and in CI); unmounted at teardown."""
-    mounted: list[Path] = []
-
-    def mount(path: Path, size: str = "1m") -> Path:
-        path.mkdir(parents=True, exist_ok=True)
-        result = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
-                                capture_output=True, text=True)
-        if result.returncode != 0:
-            pytest.skip(f"cannot mount a tmpfs here: {result.stderr.strip()}")
-        mounted.append(path)
-        return path
-
-    yield mount
-    for path in reversed(mounted):
-        subprocess.run(["umount", "-l", str(path)], check=False)
 
 
 def test_a_file_written_in_chunks_is_taken_once_whole(tmp_path, daemon, images):
@@ -173,3 +156,107 @@ def test_a_second_daemon_on_the_same_state_folder_is_refused(tmp_path, daemon, e
     second = Service(first.config, engine=engine)  # the lock went with the first one
     second.start()
     assert second.stop()
+
+
+def test_a_name_that_is_not_utf8_holds_up_nothing_and_keeps_its_bytes(tmp_path, daemon, images):
+    # Written before the start: the start-up scan finds the bad name first, then the good ones, in
+    # one dispatcher cycle (the name used to abort that cycle: UnicodeEncodeError in the journal).
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    bad = b"scan-\xff\xfe.png"
+    with open(os.path.join(os.fsencode(inbox), bad), "wb") as handle:
+        handle.write(images["total"])
+    for name in ("a.png", "b.png", "c.png"):
+        (inbox / name).write_bytes(images["cash"])
+    service = daemon()
+    processed = os.fsencode(tmp_path / "processed")
+    assert wait_for(lambda: os.listdir(inbox) == [], timeout=30), os.listdir(inbox)
+    assert sorted(os.listdir(processed)) == sorted([b"a.png", b"a.png.json", b"b.png", b"b.png.json", b"c.png",
+                                                    b"c.png.json", bad, bad + b".json"])
+    sidecar = json.loads(open(os.path.join(processed, bad + b".json"), "rb").read())  # valid JSON, ASCII-escaped
+    assert os.fsencode(sidecar["source"]) == bad and sidecar["text"] == SAMPLES["total"][0]
+    assert wait_for(lambda: service.health()["processed"] == 4)  # counted just after the move
+
+
+def test_a_full_disk_under_the_journal_is_one_outage_with_backoff(tmp_path, daemon, images, tmpfs, caplog):
+    # A real SQLITE_FULL: the state folder is a 1 MiB tmpfs, filled up once the daemon runs.
+    state = tmpfs(tmp_path / "state", "1m")  # room, once the filler goes, for the WAL of 6 files
+    service = daemon(retry_base_seconds=0.1, retry_max_seconds=0.8, max_attempts=3)
+    filler = state / "filler"
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT)
+    try:
+        while True:
+            os.write(fd, b"\0" * 4096)
+    except OSError:
+        pass  # full
+    finally:
+        os.close(fd)
+    caplog.set_level(logging.INFO, logger="edgeocr.daemon")
+    inbox = tmp_path / "inbox"
+    for i in range(6):
+        (inbox / f"p{i}.png").write_bytes(images["milk"])
+    outage = service.processor.outage
+    assert wait_for(lambda: outage.failures >= 3, timeout=30)  # probed again, with growing waits
+    assert sorted(os.listdir(inbox)) == [f"p{i}.png" for i in range(6)]  # all kept, none failed
+    filler.unlink()  # space comes back
+    assert wait_for(lambda: len(os.listdir(tmp_path / "processed")) == 12, timeout=30)
+    assert os.listdir(inbox) == [] and os.listdir(tmp_path / "failed") == []
+    records = [r for r in caplog.records if r.name.startswith("edgeocr")]
+    assert not [r for r in records if r.exc_info], "no traceback for an outage"
+    assert len([r for r in records if "journal unavailable" in r.getMessage()]) == 1
+    assert len([r for r in records if "journal writable again" in r.getMessage()]) == 1
+    assert not [r for r in records if r.levelno >= logging.WARNING
+                and "journal" not in r.getMessage()], "one line per state change, nothing per file"
+
+
+@pytest.mark.parametrize("inner, outer", [("inbox", "processed"), ("inbox", "failed"), ("inbox", "state_dir"),
+                                          ("state_dir", "processed"), ("failed", "state_dir"),
+                                          ("processed", "inbox"), ("state_dir", "inbox")])
+def test_no_folder_may_lie_inside_another(tmp_path, inner, outer):
+    from edgeocr.config import config_from_dict
+    from edgeocr.daemon.service import resolve_folders
+    from edgeocr.errors import ConfigError
+
+    folders = {key: str(tmp_path / key) for key in ("inbox", "processed", "failed", "state_dir")}
+    folders[inner] = str(tmp_path / outer / "sub")
+    config = config_from_dict({"daemon": folders}, "x.yaml")
+    with pytest.raises(ConfigError, match=rf"x.yaml: daemon.{inner}: .* lies inside daemon.{outer}"):
+        resolve_folders(config)
+    assert not (tmp_path / outer / "sub").exists()  # refused before anything was created
+
+
+def test_two_keys_naming_one_folder_are_refused(tmp_path):
+    from edgeocr.config import config_from_dict
+    from edgeocr.daemon.service import resolve_folders
+    from edgeocr.errors import ConfigError
+
+    config = config_from_dict({"daemon": {"inbox": str(tmp_path / "in"), "processed": str(tmp_path / "out"),
+                                          "failed": str(tmp_path / "out"), "state_dir": str(tmp_path / "s")}}, "x.yaml")
+    with pytest.raises(ConfigError, match=r"daemon.processed: .* is the same folder as daemon.failed"):
+        resolve_folders(config)
+
+
+def test_a_restart_removes_the_temporaries_an_interrupted_job_left(tmp_path, daemon, images):
+    from edgeocr.daemon.journal import Journal
+    from edgeocr.daemon.outputs import moving_temp
+    from edgeocr.fileio import temp_prefix
+
+    # What kill -9 leaves mid-output: the row "processing" with its destination, a half-written
+    # sidecar temporary and a half copy across file systems beside it, the image still in the inbox.
+    (tmp_path / "inbox").mkdir()
+    (tmp_path / "inbox" / "a.png").write_bytes(images["total"])
+    journal = Journal(tmp_path / "state")
+    journal.claim("a.png", 1, 1)
+    journal.set_dest("a.png", "processed:a.png")
+    journal.close()
+    processed = tmp_path / "processed"
+    processed.mkdir()
+    left = [processed / f"{temp_prefix('a.png.json')}x1y2z3.tmp", moving_temp(processed / "a.png")]
+    for path in left:
+        path.write_bytes(b"half")
+    (processed / "keep.tmp").write_bytes(b"not ours")  # never anything else
+    daemon()
+    assert not any(path.exists() for path in left)
+    assert wait_for(lambda: (processed / "a.png").exists())
+    assert sorted(os.listdir(processed)) == ["a.png", "a.png.json", "keep.tmp"]
+    assert read_json(processed / "a.png.json")["attempts"] == 2

@@ -6,6 +6,7 @@ import io
 import os
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image
@@ -200,7 +201,7 @@ def test_resume_after_a_crash_between_sidecar_and_move_does_not_rerun(tmp_path, 
     # Rebuild the moment of the crash: sidecar written, image still in the inbox, row "processing".
     os.rename(tmp_path / "processed" / "a.png", tmp_path / "inbox" / "a.png")
     with processor.journal._db:
-        processor.journal._db.execute("UPDATE files SET state = 'processing' WHERE rel = 'a.png'")
+        processor.journal._db.execute("UPDATE files SET state = 'processing' WHERE rel IN ('a.png', CAST('a.png' AS BLOB))")
     assert processor.process("a.png")[0] == DONE
     assert counting.runs == 1  # the recorded sidecar was reused, not recomputed
     assert sorted(os.listdir(tmp_path / "processed")) == ["a.png", "a.png.json"]
@@ -237,3 +238,106 @@ def test_a_fifo_is_refused_without_blocking(tmp_path, engine):
     os.mkfifo(tmp_path / "inbox" / "pipe.png")  # opening it for reading must not wait for a writer
     assert processor.process("pipe.png")[0] == FAILED
     assert read_json(tmp_path / "failed" / "pipe.png.error.json")["error"]["message"] == "not a regular file"
+
+
+# --- names near NAME_MAX (255 bytes here) -----------------------------------------------------------
+
+
+def long_name(length: int, ext: str = ".png") -> str:
+    return "r" * (length - len(ext)) + ext
+
+
+def test_a_240_byte_name_is_processed_under_its_own_name(tmp_path, engine, images):
+    # Temporary names used to be ".NAME.json.XXXXXXXX.tmp": 259 bytes for this input, ENAMETOOLONG.
+    processor = make_processor(tmp_path, engine)
+    name = long_name(240)
+    put(processor, name, images["total"])
+    assert processor.process(name) == (DONE, 0.0)
+    sidecar = read_json(tmp_path / "processed" / f"{name}.json")
+    assert sidecar["source"] == name and "stored_as" not in sidecar
+    assert sorted(os.listdir(tmp_path / "processed")) == [name, f"{name}.json"]
+
+
+def test_a_name_whose_sidecar_cannot_exist_is_stored_shortened_and_recorded(tmp_path, engine, images):
+    processor = make_processor(tmp_path, engine)
+    name = long_name(253)  # NAME.json would be 258 bytes
+    put(processor, name, images["total"])
+    assert processor.process(name) == (DONE, 0.0)
+    [sidecar_name] = [n for n in os.listdir(tmp_path / "processed") if n.endswith(".json")]
+    sidecar = read_json(tmp_path / "processed" / sidecar_name)
+    stored = sidecar["stored_as"]
+    assert sidecar["source"] == name and sidecar_name == f"{stored}.json" and len(sidecar_name) <= 255
+    assert stored.endswith(".png") and stored.startswith("rrrr")
+    assert (tmp_path / "processed" / stored).read_bytes() == images["total"]
+    # A second file of the same long name gets its own shortened name; nothing is overwritten.
+    put(processor, name, images["cash"])
+    assert processor.process(name) == (DONE, 0.0)
+    second = read_json(tmp_path / "processed" / (processor.journal.get(name).dest.split(":", 1)[1] + ".json"))
+    assert second["stored_as"] != stored and second["text"] == SAMPLES["cash"][0]
+    assert len(os.listdir(tmp_path / "processed")) == 4 and os.listdir(tmp_path / "inbox") == []
+
+
+def test_a_long_name_that_fails_goes_to_failed_under_a_name_that_fits(tmp_path, engine):
+    processor = make_processor(tmp_path, engine)
+    name = long_name(250)  # NAME.error.json would be 261 bytes
+    put(processor, name, b"not an image at all")
+    assert processor.process(name)[0] == FAILED
+    [report_name] = [n for n in os.listdir(tmp_path / "failed") if n.endswith(".error.json")]
+    report = read_json(tmp_path / "failed" / report_name)
+    assert report["source"] == name and report_name == report["stored_as"] + ".error.json"
+    assert (tmp_path / "failed" / report["stored_as"]).read_bytes() == b"not an image at all"
+    assert os.listdir(tmp_path / "inbox") == []
+
+
+def test_in_place_a_name_without_room_for_its_sidecar_fails_with_that_reason(tmp_path, engine, images):
+    processor = make_processor(tmp_path, engine, mode="in-place")
+    name = long_name(252)
+    put(processor, name, images["total"])
+    assert processor.process(name)[0] == FAILED
+    [report_name] = [n for n in os.listdir(tmp_path / "failed") if n.endswith(".error.json")]
+    assert read_json(tmp_path / "failed" / report_name)["error"]["code"] == "name_too_long"
+    assert os.listdir(tmp_path / "inbox") == []
+
+
+# --- every input in exactly one place ---------------------------------------------------------------
+
+
+def big_png(text: str) -> bytes:
+    """A real page stored uncompressed: ~1.3 MB, more than the small processed/ below can hold."""
+    page = render_lines([text], font_size=28)
+    canvas = np.full((1100, 1200), 255, np.uint8)
+    canvas[: page.shape[0], : page.shape[1]] = page if page.ndim == 2 else page[..., 0]
+    return encode(canvas, ".png", [cv2.IMWRITE_PNG_COMPRESSION, 0])
+
+
+def test_an_image_that_cannot_be_placed_leaves_no_success_sidecar(tmp_path, engine, tmpfs):
+    # processed/ is a real 256 KiB tmpfs, another file system than the inbox: the sidecar fits,
+    # the copy of the image does not (ENOSPC mid-copy).
+    tmpfs(tmp_path / "processed", "256k")
+    processor = make_processor(tmp_path, engine, max_attempts=2)
+    data = big_png(SAMPLES["total"][0])
+    assert len(data) > 1_000_000
+    put(processor, "a.png", data)
+    assert processor.process("a.png")[0] == RETRY
+    assert os.listdir(tmp_path / "processed") == []  # no sidecar, no half copy
+    assert processor.process("a.png")[0] == FAILED
+    assert os.listdir(tmp_path / "processed") == []
+    report = read_json(tmp_path / "failed" / "a.png.error.json")
+    assert report["error"]["code"] == "write_failed" and "ENOSPC" in report["error"]["message"]
+    assert (tmp_path / "failed" / "a.png").read_bytes() == data and os.listdir(tmp_path / "inbox") == []
+
+
+def test_giving_up_after_a_crash_loop_removes_the_success_sidecar(tmp_path, engine, images):
+    processor = make_processor(tmp_path, engine, max_attempts=2)
+    put(processor, "a.png", images["total"])
+    assert processor.process("a.png")[0] == DONE
+    # Rebuild what a process killed between sidecar and move leaves, once per restart: the sidecar
+    # in processed/, the image still in the inbox, the row "processing" with one more attempt.
+    os.rename(tmp_path / "processed" / "a.png", tmp_path / "inbox" / "a.png")
+    with processor.journal._db:
+        processor.journal._db.execute("UPDATE files SET state = 'processing' WHERE rel IN ('a.png', CAST('a.png' AS BLOB))")
+    processor.journal.claim("a.png", 1, 1)  # the second attempt died the same way
+    assert processor.process("a.png")[0] == FAILED
+    assert read_json(tmp_path / "failed" / "a.png.error.json")["error"]["code"] == "gave_up"
+    assert os.listdir(tmp_path / "processed") == []  # no success beside the failure
+    assert sorted(os.listdir(tmp_path / "failed")) == ["a.png", "a.png.error.json"]
