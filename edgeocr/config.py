@@ -99,6 +99,9 @@ class WebConfig:
     token: str | None = None
     cache_entries: int = 64
     channel_timeout_seconds: int = 30
+    request_timeout_seconds: float = 60.0
+    max_connections: int = 100
+    allowed_hosts: tuple[str, ...] = ()
 
     def validate(self, where: str) -> None:
         if not self.host:
@@ -126,6 +129,15 @@ class WebConfig:
             raise ConfigError(f"{where}.cache_entries: must be >= 0 (0 turns the cache off)")
         if self.channel_timeout_seconds < 1:
             raise ConfigError(f"{where}.channel_timeout_seconds: must be >= 1")
+        # `not a <= x <= b` is also true for NaN, so these refuse .nan as well as .inf.
+        if not 1.0 <= self.request_timeout_seconds <= 3600.0:
+            raise ConfigError(f"{where}.request_timeout_seconds: must be between 1 and 3600, "
+                              f"got {self.request_timeout_seconds}")
+        if not 8 <= self.max_connections <= 10_000:
+            raise ConfigError(f"{where}.max_connections: must be between 8 and 10000, got {self.max_connections}")
+        for index, name in enumerate(self.allowed_hosts):
+            if not name.strip() or any(c in name for c in " /@"):
+                raise ConfigError(f"{where}.allowed_hosts[{index}]: must be a host name, an address or *, got {name!r}")
 
 
 # Our own output names and sync tools' temporary files: never inputs (see daemon/inbox.py).

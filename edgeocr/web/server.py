@@ -8,7 +8,6 @@ thread, and it refuses bodies over ``max_request_body_size``, chunked ones inclu
 from __future__ import annotations
 
 import ipaddress
-import json
 import logging
 import signal
 import threading
@@ -16,42 +15,16 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from waitress import wasyncore
-from waitress.channel import HTTPChannel
 from waitress.server import BaseWSGIServer, create_server
-from waitress.task import ErrorTask
 
 from ..cache import ResultCache
 from ..config import Config
 from ..engine import Engine
-from ..result import error_dict
 from .app import WebState, create_app
+from .connections import guard_server
 from .limits import Admission
 
 log = logging.getLogger("edgeocr.web")
-
-
-class _JsonErrorTask(ErrorTask):
-    """waitress's own refusals (body too large, malformed request line) as JSON, like ours."""
-
-    def execute(self) -> None:
-        error = self.request.error
-        if error.code == 413:
-            code = "body_too_large"
-            limit = self.channel.server.adj.max_request_body_size
-            message = f"the request body is over {limit} bytes (web.max_body_bytes)"
-        else:
-            code = "bad_request" if error.code < 500 else "internal_error"
-            message = f"{error.reason}: {error.body}"
-        body = json.dumps(error_dict(code, message)).encode()
-        self.status = f"{error.code} {error.reason}"
-        self.response_headers.append(("Content-Type", "application/json; charset=utf-8"))
-        self.set_close_on_finish()
-        self.content_length = len(body)
-        self.write(body)
-
-
-class _JsonErrorChannel(HTTPChannel):
-    error_task_class = _JsonErrorTask
 
 
 def _is_loopback(host: str) -> bool:
@@ -90,10 +63,13 @@ class WebServer:
         self._server = create_server(
             self.app, map=self._map, host=web.host, port=web.port, threads=web.threads,
             max_request_body_size=web.max_body_bytes, channel_timeout=web.channel_timeout_seconds,
+            connection_limit=web.max_connections,
+            # The sweep for idle and late requests runs this often (waitress's default is 30 s).
+            cleanup_interval=1,
             ident="edgeocr", expose_tracebacks=False, clear_untrusted_proxy_headers=True)
         for dispatcher in list(self._map.values()):
             if isinstance(dispatcher, BaseWSGIServer):
-                dispatcher.channel_class = _JsonErrorChannel
+                guard_server(dispatcher, web.request_timeout_seconds)
         listening = getattr(self._server, "effective_listen", None)
         self.port = listening[0][1] if listening else self._server.effective_port
         self._thread = threading.Thread(target=self._loop, name="edgeocr-web", daemon=False)
