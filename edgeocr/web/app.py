@@ -23,6 +23,7 @@ from ..cache import ResultCache, content_key
 from ..config import Config
 from ..engine import Engine, OcrOptions
 from ..result import error_dict
+from .guard import HostPolicy, RequestGuard
 from .limits import Admission, Busy
 from .metrics import Metrics
 from .openapi import build_openapi
@@ -248,7 +249,8 @@ def create_app(state: WebState) -> Callable:
     app.route("/", "GET", lambda: _static("index.html"))
     app.route("/static/<name:path>", "GET", _static)
     app.default_error_handler = _error_page
-    return _Instrumented(app, state.metrics)
+    guarded = RequestGuard(app, HostPolicy(state.config.web.host, state.config.web.allowed_hosts))
+    return _Instrumented(guarded, state.metrics)
 
 
 def _static(name: str) -> bottle.HTTPResponse:
