@@ -22,6 +22,11 @@ ALLOWED_FORMATS = frozenset({"JPEG", "MPO", "PNG", "BMP", "TIFF", "WEBP"})
 
 EXIF_ORIENTATION_TAG = 0x0112
 
+# Pillow's own bomb guard refuses big images (over 2x its 89 MP default) at open, with its words
+# ("decompression bomb") and its limit, before we can read the size and apply engine.max_pixels.
+# Every image edgeocr opens goes through probe_header first, whose check replaces it.
+Image.MAX_IMAGE_PIXELS = None
+
 
 @dataclass(frozen=True)
 class DecodedImage:
@@ -57,7 +62,7 @@ def probe_header(data: bytes) -> ImageHeader:
         with warnings.catch_warnings():
             # Our own pixel limit applies below; Pillow's bomb warning would only be noise.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as image:
+            with Image.open(io.BytesIO(data)) as image:  # reads the header only
                 fmt = image.format or "unknown"
                 width, height = image.size
                 orientation = 1
@@ -66,8 +71,6 @@ def probe_header(data: bytes) -> ImageHeader:
                         orientation = int(image.getexif().get(EXIF_ORIENTATION_TAG, 1) or 1)
                     except Exception:  # a broken EXIF block must not cost the picture
                         orientation = 1
-    except Image.DecompressionBombError as exc:
-        raise ImageTooLargeError(f"image refused before decoding: {exc}") from None
     except UnidentifiedImageError:
         raise BadImageError("not a recognised image format") from None
     except (OSError, ValueError, SyntaxError) as exc:
@@ -127,17 +130,24 @@ def apply_exif_orientation(pixels: np.ndarray, orientation: int) -> np.ndarray:
     return pixels
 
 
+def pixel_limit_message(what: str, width: int, height: int, max_pixels: int) -> str:
+    """The one wording of a pixel refusal: the size, the limit and the key that sets it."""
+    return (f"{what} is {width}x{height} = {width * height / 1e6:.1f} MP; the limit is {max_pixels} pixels "
+            f"({max_pixels / 1e6:.1f} MP, engine.max_pixels), checked from the header before decoding")
+
+
+def byte_limit_message(size: int, max_bytes: int) -> str:
+    return f"input is {size} bytes; the limit is {max_bytes} bytes (engine.max_bytes)"
+
+
 def decode_image(data: bytes, max_pixels: int = 40_000_000, max_bytes: int = 50 * 1024 * 1024) -> DecodedImage:
     """Bytes to an upright 8-bit BGR image; raises ``BadImageError`` or ``ImageTooLargeError``."""
     if len(data) > max_bytes:
-        raise ImageTooLargeError(f"input is {len(data)} bytes; the limit is {max_bytes} (engine.max_bytes)")
+        raise ImageTooLargeError(byte_limit_message(len(data), max_bytes))
     header = probe_header(data)
     pixels_count = header.width * header.height
     if pixels_count > max_pixels:
-        raise ImageTooLargeError(
-            f"image is {header.width}x{header.height} = {pixels_count / 1e6:.1f} MP; "
-            f"the limit is {max_pixels / 1e6:.1f} MP (engine.max_pixels)"
-        )
+        raise ImageTooLargeError(pixel_limit_message("image", header.width, header.height, max_pixels))
     if header.width < 1 or header.height < 1:
         raise BadImageError(f"image has no pixels ({header.width}x{header.height})")
     if _looks_truncated(data, header.format):
@@ -169,7 +179,7 @@ def decode_pages(data: bytes, max_pixels: int = 40_000_000, max_bytes: int = 50 
     Each page is checked against ``max_pixels`` from its own header before its pixels are read.
     """
     if len(data) > max_bytes:
-        raise ImageTooLargeError(f"input is {len(data)} bytes; the limit is {max_bytes} (engine.max_bytes)")
+        raise ImageTooLargeError(byte_limit_message(len(data), max_bytes))
     if page_count(data) == 1:
         yield decode_image(data, max_pixels, max_bytes)
         return
@@ -178,8 +188,7 @@ def decode_pages(data: bytes, max_pixels: int = 40_000_000, max_bytes: int = 50 
         for index, frame in enumerate(ImageSequence.Iterator(image)):
             width, height = frame.size
             if width * height > max_pixels:
-                raise ImageTooLargeError(f"page {index + 1} is {width}x{height} = {width * height / 1e6:.1f} MP; "
-                                         f"the limit is {max_pixels / 1e6:.1f} MP (engine.max_pixels)")
+                raise ImageTooLargeError(pixel_limit_message(f"page {index + 1}", width, height, max_pixels))
             try:
                 rgb = np.asarray(frame.convert("RGB"))
             except (OSError, ValueError) as exc:
