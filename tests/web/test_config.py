@@ -27,6 +27,12 @@ def test_defaults_are_safe():
     ({"retry_after_seconds": 0}, "web.retry_after_seconds"),
     ({"port": "eighty"}, "web.port"),
     ({"colour": "blue"}, "web.colour"),
+    ({"request_timeout_seconds": float("nan")}, "web.request_timeout_seconds"),
+    ({"request_timeout_seconds": float("inf")}, "web.request_timeout_seconds"),
+    ({"request_timeout_seconds": 0.5}, "web.request_timeout_seconds"),
+    ({"max_connections": 2}, "web.max_connections"),
+    ({"allowed_hosts": ["ok.lan", "http://bad/"]}, "web.allowed_hosts[1]"),
+    ({"allowed_hosts": "ok.lan"}, "web.allowed_hosts"),
 ])
 def test_bad_values_name_the_key(section, key):
     with pytest.raises(ConfigError) as caught:
@@ -37,3 +43,9 @@ def test_bad_values_name_the_key(section, key):
 def test_a_token_and_a_lan_address_are_accepted():
     web = config_from_dict({"web": {"host": "0.0.0.0", "token": "a-long-enough-token", "port": 0}}).web
     assert web.host == "0.0.0.0" and web.token == "a-long-enough-token" and web.port == 0
+
+
+def test_the_connection_and_host_keys_have_documented_defaults():
+    web = Config().web
+    assert (web.request_timeout_seconds, web.max_connections, web.allowed_hosts) == (60.0, 100, ())
+    assert config_from_dict({"web": {"allowed_hosts": ["scanner.lan", "*"]}}).web.allowed_hosts == ("scanner.lan", "*")
