@@ -46,7 +46,7 @@ def raw_request(port: int, head: bytes, body_parts: list[bytes] = (), pause: flo
 def test_413_from_content_length_before_the_body_is_sent(engine):
     with running(engine, max_body_bytes=100_000) as server:
         # Claims a gigabyte and sends nothing: the answer must come from the header alone.
-        status, headers, body = raw_request(server.port, b"POST /ocr HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\n"
+        status, headers, body = raw_request(server.port, b"POST /ocr HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: image/png\r\n"
                                                          b"Content-Length: 1000000000\r\n\r\n", timeout=10)
         assert status == 413
         assert headers["content-type"].startswith("application/json")
@@ -57,7 +57,7 @@ def test_413_for_a_chunked_body_without_a_length(engine):
     with running(engine, max_body_bytes=100_000) as server:
         chunk = b"a" * 30_000
         parts = [b"%x\r\n%s\r\n" % (len(chunk), chunk)] * 5 + [b"0\r\n\r\n"]
-        status, headers, body = raw_request(server.port, b"POST /ocr HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\n"
+        status, headers, body = raw_request(server.port, b"POST /ocr HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: image/png\r\n"
                                                          b"Transfer-Encoding: chunked\r\n\r\n", parts)
         assert status == 413
         assert json.loads(body)["error"]["code"] == "body_too_large"
@@ -67,7 +67,7 @@ def test_413_for_a_chunked_body_without_a_length(engine):
 def test_chunked_body_under_the_limit_is_read(server):
     data = encode(render_lines(["CHUNKED 2024"]))
     parts = [b"%x\r\n%s\r\n" % (len(data[i:i + 1000]), data[i:i + 1000]) for i in range(0, len(data), 1000)]
-    status, _, body = raw_request(server.port, b"POST /ocr HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\n"
+    status, _, body = raw_request(server.port, b"POST /ocr HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: image/png\r\n"
                                                b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
                                   parts + [b"0\r\n\r\n"])
     assert status == 200, body
@@ -76,7 +76,7 @@ def test_chunked_body_under_the_limit_is_read(server):
 
 def test_a_slow_client_does_not_block_others(server):
     data = encode(render_lines(["SLOW CLIENT 9"]))
-    head = (b"POST /ocr HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\nConnection: close\r\n"
+    head = (b"POST /ocr HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: image/png\r\nConnection: close\r\n"
             b"Content-Length: %d\r\n\r\n" % len(data))
     outcome = {}
 
