@@ -203,12 +203,11 @@ def _cmd_stream(args: argparse.Namespace, stdin: BinaryIO, stdout: TextIO) -> in
 
 
 def _cmd_serve(args: argparse.Namespace, stderr: TextIO) -> int:
-    import logging
-
     from .engine import Engine
+    from .logs import setup_logging
     from .web.server import WebServer
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    setup_logging()  # the one format (edgeocr/logs.py), as watch and run use
     config = load_cli_config(args, extra={"web.host": args.host, "web.port": args.port},
                              flags={"web.host": "--host", "web.port": "--port"})
     server = WebServer(Engine(config), config)

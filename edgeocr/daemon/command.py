@@ -9,25 +9,14 @@ from __future__ import annotations
 
 import logging
 import signal
-import sys
 import threading
 import time
-from typing import Any, Callable, TextIO
+from typing import Any, Callable
 
 from ..config import Config
+from ..logs import setup_logging  # the format every command shares: time, level, component
 
 log = logging.getLogger("edgeocr.daemon")
-
-LOG_FORMAT = "%(levelname)s %(threadName)s: %(message)s"  # journald adds the time and the unit
-
-
-def setup_logging(stream: TextIO | None = None, level: int = logging.INFO) -> None:
-    handler = logging.StreamHandler(stream or sys.stderr)
-    handler.setFormatter(logging.Formatter(LOG_FORMAT))
-    root = logging.getLogger("edgeocr")
-    root.handlers[:] = [handler]
-    root.setLevel(level)
-    root.propagate = False
 
 
 def _sdnotify() -> tuple[Callable[[str], bool], Callable[[], float | None]]:

@@ -30,6 +30,8 @@ from .openapi import build_openapi
 from .uploads import ApiError, Upload, parse_options, read_images
 
 log = logging.getLogger("edgeocr.web")
+# One line per answered request (serve and run): who, what, status, size, time.
+access_log = logging.getLogger("edgeocr.web.access")
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 JSON_TYPE = "application/json; charset=utf-8"
@@ -226,6 +228,9 @@ class _Instrumented:
         def start(status: str, headers: list, exc_info: Any = None) -> Callable:
             seen["status"] = int(status.split(" ", 1)[0])
             present = {name.lower() for name, _ in headers}
+            for name, value in headers:
+                if name.lower() == "content-length" and value.isdigit():
+                    seen["bytes"] = int(value)
             headers = list(headers) + [h for h in SECURITY_HEADERS if h[0].lower() not in present]
             return start_response(status, headers, exc_info)
 
@@ -233,8 +238,18 @@ class _Instrumented:
             return self.app(environ, start)
         finally:
             route = environ.get("bottle.route")
+            elapsed = time.perf_counter() - started
             self.metrics.observe_request(route.rule if route is not None else "(unmatched)",
-                                         seen.get("status", 500), time.perf_counter() - started)
+                                         seen.get("status", 500), elapsed)
+            log_access(environ, seen.get("status", 500), seen.get("bytes"), elapsed)
+
+
+def log_access(environ: dict, status: int, size: int | None, seconds: float) -> None:
+    """``127.0.0.1 "POST /ocr?text=1" 200 1234 B 0.412 s``; the query holds options, never content."""
+    query = environ.get("QUERY_STRING", "")
+    target = environ.get("PATH_INFO", "/") + (f"?{query}" if query else "")
+    access_log.info('%s "%s %s" %d %s %.3f s', environ.get("REMOTE_ADDR", "-"), environ.get("REQUEST_METHOD", "-"),
+                    target[:300], status, f"{size} B" if size is not None else "- B", seconds)
 
 
 def create_app(state: WebState) -> Callable:

@@ -26,6 +26,7 @@ from waitress.parser import HTTPRequestParser
 from waitress.task import ErrorTask
 
 from ..result import error_dict
+from .app import log_access
 
 log = logging.getLogger("edgeocr.web")
 
@@ -53,6 +54,9 @@ class JsonErrorTask(ErrorTask):
         self.set_close_on_finish()
         self.content_length = len(body)
         self.write(body)
+        log_access({"REMOTE_ADDR": self.channel.addr[0] if self.channel.addr else "-",
+                    "REQUEST_METHOD": self.request.command or "-", "PATH_INFO": self.request.path or "(unparsed)"},
+                   error.code, len(body), 0.0)
 
 
 class _TimedParser(HTTPRequestParser):
@@ -174,7 +178,6 @@ class GuardedServerMixin:
                 continue
             started = channel.pending_since()
             if started is not None and mono - started > self.request_timeout:
-                log.info("web: %s: request not complete after %g s, answered 408", channel.addr, self.request_timeout)
                 channel.answer_timeout(self.request_timeout)
 
     def readable(self) -> bool:

@@ -97,6 +97,7 @@ class WebServer:
         if self._thread is not None:
             self._thread.join()
             self._thread = None
+            log.info("web: stopped; http://%s:%s/ no longer listens", self.host, self.port)
 
     def request_stop(self) -> None:
         """Ask ``serve_forever`` to return (safe from a signal handler)."""
@@ -110,7 +111,8 @@ class WebServer:
         try:
             while not self._stop_requested.wait(0.5):
                 pass
+            log.info("web: stopping (SIGTERM)")
         except KeyboardInterrupt:
-            pass
+            log.info("web: stopping (Ctrl-C)")
         finally:
             self.stop()
