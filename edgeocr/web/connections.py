@@ -213,7 +213,7 @@ class GuardedServerMixin:
         if idle:
             min(idle, key=lambda item: item[0])[1].will_close = True
         elif pending:
-            log.info("web: all web.max_connections (%d) are open; closing the slowest incoming request",
+            log.info("all web.max_connections (%d) are open; closing the slowest incoming request",
                      self.adj.connection_limit)
             min(pending, key=lambda item: item[0])[1].answer_timeout(self.request_timeout)
 

@@ -74,9 +74,9 @@ class WebServer:
         self.port = listening[0][1] if listening else self._server.effective_port
         self._thread = threading.Thread(target=self._loop, name="edgeocr-web", daemon=False)
         self._thread.start()
-        log.info("web: listening on http://%s:%s/", self.host, self.port)
+        log.info("listening on http://%s:%s/", self.host, self.port)
         if web.token is None and not _is_loopback(web.host):
-            log.warning("web: %s is reachable from the network and web.token is not set: anyone who can "
+            log.warning("%s is reachable from the network and web.token is not set: anyone who can "
                         "reach it can use the OCR API", web.host)
 
     def _loop(self) -> None:
@@ -97,7 +97,7 @@ class WebServer:
         if self._thread is not None:
             self._thread.join()
             self._thread = None
-            log.info("web: stopped; http://%s:%s/ no longer listens", self.host, self.port)
+            log.info("stopped; http://%s:%s/ no longer listens", self.host, self.port)
 
     def request_stop(self) -> None:
         """Ask ``serve_forever`` to return (safe from a signal handler)."""
@@ -111,8 +111,8 @@ class WebServer:
         try:
             while not self._stop_requested.wait(0.5):
                 pass
-            log.info("web: stopping (SIGTERM)")
+            log.info("stopping (SIGTERM)")
         except KeyboardInterrupt:
-            log.info("web: stopping (Ctrl-C)")
+            log.info("stopping (Ctrl-C)")
         finally:
             self.stop()
