@@ -102,6 +102,7 @@ class WebConfig:
     request_timeout_seconds: float = 60.0
     max_connections: int = 100
     allowed_hosts: tuple[str, ...] = ()
+    uncertain_below: float | None = None
 
     def validate(self, where: str) -> None:
         if not self.host:
@@ -135,6 +136,8 @@ class WebConfig:
                               f"got {self.request_timeout_seconds}")
         if not 8 <= self.max_connections <= 10_000:
             raise ConfigError(f"{where}.max_connections: must be between 8 and 10000, got {self.max_connections}")
+        if self.uncertain_below is not None and not 0.0 <= self.uncertain_below <= 1.0:
+            raise ConfigError(f"{where}.uncertain_below: must be between 0 and 1 (or null), got {self.uncertain_below}")
         for index, name in enumerate(self.allowed_hosts):
             if not name.strip() or any(c in name for c in " /@"):
                 raise ConfigError(f"{where}.allowed_hosts[{index}]: must be a host name, an address or *, got {name!r}")

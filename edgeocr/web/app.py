@@ -174,6 +174,7 @@ class _Routes:
                       "max_running": state.admission.max_running, "max_waiting": state.admission.max_waiting},
             "uptime_seconds": round(time.monotonic() - state.started, 1),
             "auth_required": self.web.token is not None,
+            "uncertain_below": uncertain_below(state.config.web, state.engine.config.engine.min_confidence),
             "limits": {"max_body_bytes": self.web.max_body_bytes, "max_batch_images": self.web.max_batch_images,
                        "max_pixels": state.engine.config.engine.max_pixels},
         }
@@ -194,6 +195,15 @@ class _Routes:
 
     def openapi(self) -> bottle.HTTPResponse:
         return json_response(build_openapi(self.state.config, sorted(self.state.engine.detectors)))
+
+
+def uncertain_below(web: Any, min_confidence: float) -> float:
+    """The confidence under which the page marks a line as uncertain: ``web.uncertain_below``, or
+    1.5 x ``engine.min_confidence`` but never under 0.6 (the default min_confidence is 0, which
+    would mark nothing) nor over 1."""
+    if web.uncertain_below is not None:
+        return web.uncertain_below
+    return round(min(1.0, max(0.6, 1.5 * min_confidence)), 4)
 
 
 def _error_page(error: bottle.HTTPError) -> str:
@@ -262,6 +272,7 @@ def create_app(state: WebState) -> Callable:
     app.route("/metrics", "GET", routes.metrics)
     app.route("/openapi.json", "GET", routes.openapi)
     app.route("/", "GET", lambda: _static("index.html"))
+    app.route("/favicon.ico", "GET", lambda: _static("favicon.svg"))  # for clients that ask before reading the page
     app.route("/static/<name:path>", "GET", _static)
     app.default_error_handler = _error_page
     guarded = RequestGuard(app, HostPolicy(state.config.web.host, state.config.web.allowed_hosts))

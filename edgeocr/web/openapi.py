@@ -13,7 +13,10 @@ def _errors(*statuses: int) -> dict[str, Any]:
     reasons = {400: "Bad input or option (bad_image, bad_request)", 401: "Missing or wrong bearer token",
                411: "Chunked body without a length", 413: "Body over web.max_body_bytes",
                415: "Not multipart/form-data or image/*", 422: "Too many pixels (image_too_large)",
-               503: "Queue full; retry after Retry-After seconds"}
+               503: "Queue full; retry after Retry-After seconds",
+               403: "Sent by another site's page (cross_site_request)",
+               408: "Request not whole within web.request_timeout_seconds (request_timeout)",
+               421: "Host header not a name of this server (host_not_allowed)"}
     return {str(status): {"description": reasons[status], "content": {"application/json": {"schema": _ERROR}}}
             for status in statuses}
 
@@ -43,12 +46,12 @@ def build_openapi(config: Config, detectors: list[str]) -> dict[str, Any]:
             "parameters": options + [text_option], "requestBody": single_body,
             "responses": {"200": {"description": "The engine's result", "content": {
                 **json_of("Result"), "text/plain": {"schema": {"type": "string"}}}},
-                **_errors(400, 401, 411, 413, 415, 422, 503)}}},
+                **_errors(400, 401, 403, 408, 411, 413, 415, 421, 422, 503)}}},
         "/ocr/batch": {"post": {
             "summary": "Recognize several images in one request; per-image errors inline",
             "operationId": "ocrBatch", "security": secured, "parameters": options, "requestBody": batch_body,
             "responses": {"200": {"description": "One result per image, in order", "content": json_of("Batch")},
-                          **_errors(400, 401, 411, 413, 415, 503)}}},
+                          **_errors(400, 401, 403, 408, 411, 413, 415, 421, 503)}}},
         "/health": {"get": {"summary": "Model, queue, uptime and version (no token needed)", "operationId": "health",
                             "responses": {"200": {"description": "Alive", "content": json_of("Health")}}}},
         "/metrics": {"get": {"summary": "Prometheus text format", "operationId": "metrics", "security": secured,
@@ -80,6 +83,7 @@ def build_openapi(config: Config, detectors: list[str]) -> dict[str, Any]:
         "Health": {"type": "object", "required": ["status", "version", "model_loaded"], "properties": {
             "status": {"type": "string"}, "version": {"type": "string"}, "model_loaded": {"type": "boolean"},
             "uptime_seconds": {"type": "number"}, "auth_required": {"type": "boolean"},
+            "uncertain_below": {"type": "number", "description": "the page marks lines under this confidence"},
             "pack": {"type": "object"}, "queue": {"type": "object"}}},
     }
     document: dict[str, Any] = {

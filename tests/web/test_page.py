@@ -89,6 +89,7 @@ def test_an_error_is_shown_from_the_json_message(engine, page, tmp_path):
         page.set_input_files("#file", str(junk))
         page.wait_for_selector("#error:not([hidden])")
         assert "(bad_image)" in page.inner_text("#error")
+        assert page.inner_text("#error").startswith("broken.png: ")  # the banner says which file
         assert page.is_hidden("#result")
 
 
@@ -145,6 +146,64 @@ def test_drop_and_paste_read_the_image_and_copy_all_copies_the_text(engine, brow
             assert page.evaluate("navigator.clipboard.readText()") == "PASTED 7\nTWO LINES"
     finally:
         context.close()
+
+
+def test_one_line_is_counted_as_1_line_and_the_favicon_is_served(engine, page, tmp_path):
+    single = tmp_path / "single.png"
+    single.write_bytes(encode(render_lines(["ONLY LINE 5"])))
+    with running(engine) as server:
+        page.goto(url(server, "/"))
+        page.set_input_files("#file", str(single))
+        expect(page.locator("#lines li .text")).to_have_text(["ONLY LINE 5"])
+        assert page.inner_text("#timing").startswith("1 line ·"), page.inner_text("#timing")
+        icon = page.get_attribute("link[rel=icon]", "href")
+        assert page.request.get(url(server, icon)).headers["content-type"].startswith("image/svg+xml")
+        answer = page.request.get(url(server, "/favicon.ico"))
+        assert answer.status == 200 and b"<svg" in answer.body()
+
+
+def test_no_paste_shortcut_is_offered_on_a_touch_only_device(engine, browser):
+    phone = browser.new_context(viewport={"width": 390, "height": 800}, has_touch=True, is_mobile=True)
+    desktop = browser.new_context()
+    try:
+        with running(engine) as server:
+            on_phone = phone.new_page()
+            on_phone.goto(url(server, "/"))
+            expect(on_phone.locator("#touch-hint")).to_be_visible()
+            assert on_phone.is_hidden("#desktop-hint") and "Ctrl+V" not in on_phone.inner_text("#drop")
+            on_desktop = desktop.new_page()
+            on_desktop.goto(url(server, "/"))
+            expect(on_desktop.locator("#desktop-hint")).to_contain_text("Ctrl+V")
+            assert on_desktop.is_hidden("#touch-hint")
+    finally:
+        phone.close()
+        desktop.close()
+
+
+def test_lines_under_the_uncertainty_threshold_are_marked(engine, page, invoice):
+    import requests
+
+    with running(engine) as server:  # clean print: every line is well over the default threshold
+        assert requests.get(url(server, "/health"), timeout=10).json()["uncertain_below"] == 0.6
+        page.goto(url(server, "/"))
+        expect(page.locator("#status")).to_contain_text(engine.pack.name)  # /health read
+        page.set_input_files("#file", str(invoice))
+        expect(page.locator("#lines li .text")).to_have_count(len(LINES))
+        assert page.locator("#lines li.uncertain").count() == 0
+    with running(engine, uncertain_below=1.0) as strict:  # now every line under 100 % is uncertain
+        result = requests.post(url(strict, "/ocr"), data=invoice.read_bytes(), headers={"Content-Type": "image/png"},
+                               timeout=60).json()
+        doubtful = [i for i, line in enumerate(result["text_lines"]) if line["confidence"] < 1.0]
+        assert doubtful
+        page.goto(url(strict, "/"))
+        expect(page.locator("#status")).to_contain_text(engine.pack.name)
+        page.set_input_files("#file", str(invoice))
+        expect(page.locator("#lines li .text")).to_have_count(len(LINES))
+        marked = [i for i in range(len(LINES)) if "uncertain" in page.get_attribute(f"#lines li >> nth={i}", "class")]
+        assert marked == doubtful
+        assert page.locator("#boxes polygon.uncertain").count() == len(doubtful)
+        assert f"({len(doubtful)} uncertain)" in page.inner_text("#timing")
+        assert "uncertain" in page.inner_text("#lines li >> nth=%d" % doubtful[0])
 
 
 def _size(path: Path) -> tuple[int, int]:

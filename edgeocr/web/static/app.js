@@ -4,7 +4,8 @@
 (function () {
   const $ = (id) => document.getElementById(id);
   const SVG = "http://www.w3.org/2000/svg";
-  const state = { authRequired: false, previewUrl: null, text: "" };
+  // uncertainBelow: lines whose confidence is under it are marked (the server's /health says it).
+  const state = { authRequired: false, previewUrl: null, text: "", uncertainBelow: 0 };
 
   function showError(message) {
     $("error").textContent = message;
@@ -26,6 +27,7 @@
       const response = await fetch("/health");
       const health = await response.json();
       state.authRequired = !!health.auth_required;
+      state.uncertainBelow = Number(health.uncertain_below) || 0;
       $("token-row").hidden = !state.authRequired;
       $("status").textContent = health.pack.name + " " + health.pack.version + " · v" + health.version;
     } catch (err) {
@@ -62,6 +64,12 @@
       const meta = document.createElement("span");
       meta.className = "meta";
       meta.textContent = (line.confidence * 100).toFixed(1) + "% · box " + line.box.join(", ");
+      if (line.confidence < state.uncertainBelow) {
+        item.classList.add("uncertain");
+        polygon.classList.add("uncertain");
+        meta.textContent += " · uncertain, check it";
+        item.title = "confidence under " + (state.uncertainBelow * 100).toFixed(0) + "%: this line may be misread";
+      }
       item.append(text, meta);
       hoverable(item, index);
       list.appendChild(item);
@@ -74,15 +82,20 @@
     }
     state.text = result.text;
     $("copy").disabled = !result.text_lines.length;
-    $("timing").textContent = result.text_lines.length + " lines · engine " + (result.total_time * 1000).toFixed(0) +
+    const count = result.text_lines.length;
+    const uncertain = result.text_lines.filter((line) => line.confidence < state.uncertainBelow).length;
+    $("timing").textContent = count + (count === 1 ? " line" : " lines") + (uncertain ? " (" + uncertain + " uncertain)" : "") +
+      " · engine " + (result.total_time * 1000).toFixed(0) +
       " ms · round trip " + (seconds * 1000).toFixed(0) + " ms" + (result.cached ? " · cached" : "");
     $("result").hidden = false;
   }
 
   async function read(file) {
     if (!file) return;
+    // Every message names the file it is about: after a few tries, "not an image" alone is a riddle.
+    const name = file.name || "the pasted image";
     if (file.type && !file.type.startsWith("image/")) {
-      showError("That is not an image (" + file.type + "). Choose a JPEG, PNG, TIFF, WebP or BMP file.");
+      showError(name + ": that is not an image (" + file.type + "). Choose a JPEG, PNG, TIFF, WebP or BMP file.");
       return;
     }
     showError("");
@@ -98,7 +111,7 @@
       const body = await response.json().catch(() => null);
       if (!response.ok || !body || !body.success) {
         const error = body && body.error ? body.error : { code: "http_" + response.status, message: response.statusText };
-        let message = error.message + " (" + error.code + ")";
+        let message = name + ": " + error.message + " (" + error.code + ")";
         if (response.status === 401) message += " Enter the access token above.";
         if (response.status === 503) message += " The server is busy; try again in a moment.";
         showError(message);
@@ -106,7 +119,7 @@
       }
       render(body, (performance.now() - started) / 1000);
     } catch (err) {
-      showError("Could not reach the server: " + err.message);
+      showError(name + ": could not reach the server: " + err.message);
     }
   }
 
@@ -126,8 +139,18 @@
     setTimeout(() => { $("copy").textContent = "Copy all text"; }, 1500);
   }
 
+  function showHints() {
+    // A phone or tablet has no keyboard shortcut to paste and nothing to drop from: offer the
+    // camera and the picker instead. Touch-only means a coarse pointer and no fine one beside it.
+    const touchOnly = matchMedia("(pointer: coarse)").matches && !matchMedia("(any-pointer: fine)").matches;
+    $("desktop-hint").hidden = touchOnly;
+    $("touch-hint").hidden = !touchOnly;
+    if (/Mac|iPhone|iPad/.test(navigator.platform || "")) $("paste-keys").textContent = "⌘V";
+  }
+
   function init() {
     const drop = $("drop");
+    showHints();
     $("token").value = localStorage.getItem("edgeocr.token") || "";
     $("token").addEventListener("change", () => localStorage.setItem("edgeocr.token", $("token").value.trim()));
     $("file").addEventListener("change", (event) => { read(event.target.files[0]); event.target.value = ""; });
