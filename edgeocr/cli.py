@@ -73,11 +73,31 @@ def add_config_options(parser: argparse.ArgumentParser) -> None:
     """The options every engine-running subcommand shares: config file, engine shortcuts, ``--set``."""
     parser.add_argument("--config", type=Path, help="YAML config (default: the shipped config/edgeocr.yaml)")
     parser.add_argument("--pack", help="model pack name or folder (engine.pack)")
-    parser.add_argument("--detector", choices=["auto", "classical", "db"], help="engine.detector")
+    choices, described = detector_choices()
+    parser.add_argument("--detector", choices=choices, help=f"engine.detector: {described}")
     parser.add_argument("--beam-width", type=int, help="CTC beam width, 0 = greedy (engine.beam_width)")
     parser.add_argument("--threads", type=int, help="ONNX Runtime threads (engine.threads)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="override any config key, e.g. --set preprocess.clahe=true (repeatable)")
+
+
+def detector_choices(models_dir: str | None = None) -> tuple[list[str], str]:
+    """The ``--detector`` values the installed packs offer, and a line saying which pack has which.
+
+    ``auto`` (each pack's own) and ``classical`` (no model, beside every pack) always exist; a model
+    detector such as ``db`` is offered only when some installed pack ships one.
+    """
+    packs_of: dict[str, list[str]] = {}
+    for directory in list_packs(models_dir):
+        try:
+            pack = load_pack(directory, verify=False)
+        except ModelPackError:
+            continue  # a broken pack offers nothing; `edgeocr models verify` says why
+        if pack.detector.type != "classical":
+            packs_of.setdefault(pack.detector.type, []).append(pack.name)
+    described = ", ".join(["auto (the pack's own)", "classical (any pack)"]
+                          + [f"{kind} (pack {', '.join(names)})" for kind, names in sorted(packs_of.items())])
+    return ["auto", "classical", *sorted(packs_of)], described
 
 
 def parse_override(item: str) -> tuple[str, Any]:
