@@ -212,12 +212,30 @@ class GuardedServerMixin:
                 idle.append((channel.last_activity, channel))
         if idle:
             min(idle, key=lambda item: item[0])[1].will_close = True
-        elif pending:
-            log.info("all web.max_connections (%d) are open; closing the slowest incoming request",
-                     self.adj.connection_limit)
+        elif pending:  # (its 408 has an access log line)
             min(pending, key=lambda item: item[0])[1].answer_timeout(self.request_timeout)
 
 
+class _OverflowOncePerMinute(logging.Filter):
+    """waitress logs each time the connection limit is reached and left; at the limit we make room
+    for every newcomer, so under a flood that is two lines per connection. One a minute says it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.last: dict[str, float] = {}  # per message, so "reached" and "dropped below" each show
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = str(record.msg)
+        if "connection limit" not in message:
+            return True
+        now = time.monotonic()
+        if now - self.last.get(message, -3600.0) < 60:
+            return False
+        self.last[message] = now
+        return True
+
+
+_OVERFLOW_FILTER = _OverflowOncePerMinute()
 _GUARDED: dict[type, type] = {}
 
 
@@ -229,3 +247,6 @@ def guard_server(server, request_timeout: float) -> None:
     server.__class__ = _GUARDED[base]
     server.channel_class = GuardedChannel
     server.request_timeout = request_timeout
+    waitress_log = logging.getLogger("waitress")
+    if _OVERFLOW_FILTER not in waitress_log.filters:
+        waitress_log.addFilter(_OVERFLOW_FILTER)
