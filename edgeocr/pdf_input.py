@@ -103,7 +103,7 @@ class PdfDocument:
     @staticmethod
     def _fit_dpi(index: int, width: float, height: float, dpi: int, max_pixels: int) -> float:
         """``dpi``, or less so that the page fits ``max_pixels``; refused below ``MIN_DPI``."""
-        pixels = width * height * (dpi / POINTS_PER_INCH) ** 2
+        pixels = math.ceil(width * dpi / POINTS_PER_INCH) * math.ceil(height * dpi / POINTS_PER_INCH)
         if pixels <= max_pixels:
             return float(dpi)
         fitted = POINTS_PER_INCH * math.sqrt(max_pixels / (width * height))
@@ -112,7 +112,11 @@ class PdfDocument:
                 f"page {index + 1} is {width:.0f} x {height:.0f} pt: at {MIN_DPI} dpi that is "
                 f"{width * height * (MIN_DPI / POINTS_PER_INCH) ** 2 / 1e6:.0f} MP; the limit is "
                 f"{max_pixels / 1e6:.1f} MP (engine.max_pixels)")
-        return math.floor(fitted * 100) / 100
+        fitted = math.floor(fitted * 100) / 100
+        # PDFium rounds each side up to whole pixels: step down until the rounded page fits too.
+        while math.ceil(width * fitted / POINTS_PER_INCH) * math.ceil(height * fitted / POINTS_PER_INCH) > max_pixels:
+            fitted -= 0.01
+        return round(fitted, 2)
 
     def pages(self, use_text_layer: bool = False) -> Iterator[PdfPage]:
         for index, ((width, height), dpi) in enumerate(zip(self.sizes, self.dpis)):
