@@ -2,7 +2,7 @@
 
 The engine's ``run_document`` hands PDFs here, so the daemon, the CLI, the web API and stdin all
 get the same result: ``pages: [...]`` like a multi-page TIFF, each page saying whether its text
-was recognized (``"source": "ocr"``) or taken from the PDF's own text layer (``"text_layer"``,
+was recognized (``"read_from": "ocr"``) or taken from the PDF's own text layer (``"text_layer"``,
 only with ``pdf.use_text_layer: true``).
 """
 from __future__ import annotations
@@ -24,7 +24,7 @@ def _with_points(page_dict: dict[str, Any], page: PdfPage, source: str) -> dict[
     scale = page.scale
     for line in page_dict.get("text_lines", []):
         line["box_pt"] = [round(v / scale, 2) for v in line["box"]]
-    page_dict.update(page=page.index + 1, source=source,
+    page_dict.update(page=page.index + 1, read_from=source,
                      pdf={"width_pt": round(page.width_pt, 2), "height_pt": round(page.height_pt, 2),
                           "dpi": page.dpi})
     return page_dict
@@ -65,11 +65,11 @@ def ocr_pdf(engine: Any, data: bytes, options: Any) -> dict[str, Any]:
                 pages.append(_with_points(result.to_dict(), page, "ocr"))
             clock = time.perf_counter()
         sha = document.sha256
-    recognized = [p for p in pages if p["source"] == "ocr"]
+    recognized = [p for p in pages if p["read_from"] == "ocr"]
     model = (recognized[0] if recognized else pages[0])["model"]
     return {"success": True, "schema_version": SCHEMA_VERSION, "pages": pages,
             "text": "\f".join(page["text"] for page in pages),
             "total_time": round(time.perf_counter() - started, 4),
             "image": {"format": "PDF", "pages": len(pages), "sha256": sha, "open_seconds": round(opened, 4)},
-            "page_sources": [page["source"] for page in pages],
+            "pages_read_from": [page["read_from"] for page in pages],
             "model": model}

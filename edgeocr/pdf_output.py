@@ -47,7 +47,7 @@ def _text_ops(lines: Iterable[dict[str, Any]], scale: float, left: float, top: f
 def _lines_of(page: dict[str, Any]) -> list[dict[str, Any]]:
     # The text layer holds what we read, in our reading order (pages from the PDF's own text layer
     # already have one and get nothing added).
-    return page.get("text_lines", []) if page.get("source", "ocr") == "ocr" else []
+    return page.get("text_lines", []) if page.get("read_from", "ocr") == "ocr" else []
 
 
 def _add_layer_to_pdf(data: bytes, pages: list[dict[str, Any]]) -> bytes:

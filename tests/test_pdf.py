@@ -32,7 +32,7 @@ def mixed_result(engine, mixed) -> dict:
 def test_a_two_page_mixed_pdf_gives_pages_with_boxes_in_pixels_and_points(mixed_result):
     assert mixed_result["success"], mixed_result
     assert [p["page"] for p in mixed_result["pages"]] == [1, 2]
-    assert mixed_result["page_sources"] == ["ocr", "ocr"]
+    assert mixed_result["pages_read_from"] == ["ocr", "ocr"]
     assert mixed_result["image"]["format"] == "PDF" and mixed_result["image"]["pages"] == 2
     for page, lines in zip(mixed_result["pages"], MIXED_PAGES):
         assert page["pdf"]["dpi"] == 300.0  # auto: the 48-px recognizer
@@ -88,10 +88,10 @@ def test_pages_with_a_text_layer_are_taken_from_it_when_asked(tmp_path, mixed, m
     searchable = searchable_pdf(mixed, mixed_result)
     engine = Engine(with_overrides(Config(), {"pdf.use_text_layer": True, "engine.orientation": False}))
     result = engine.run_document(searchable + b"")
-    assert result["page_sources"] == ["text_layer", "text_layer"]
+    assert result["pages_read_from"] == ["text_layer", "text_layer"]
     assert squash(result["text"]) == squash(mixed_result["text"])
     # A scan without text is still recognized in the same run.
-    assert engine.run_document(scan_pdf())["page_sources"] == ["ocr"]
+    assert engine.run_document(scan_pdf())["pages_read_from"] == ["ocr"]
 
 
 @pytest.mark.parametrize("make, code", [
@@ -152,21 +152,37 @@ def test_cli_reports_bad_pdfs_and_still_reads_the_rest(tmp_path, mixed):
     page = io.BytesIO()
     page_image(["TOTAL 12.20"]).save(page, "PNG")
     (tmp_path / "page.png").write_bytes(page.getvalue())
-    png_pdf = tmp_path / "png.pdf"
-    done = _edgeocr("ocr", "--jsonl", str(tmp_path / "locked.pdf"), str(tmp_path / "cut.pdf"),
-                    str(tmp_path / "page.png"), "--set", "engine.orientation=false")
-    assert done.returncode == 1
-    codes = [json.loads(line).get("error", {}).get("code") for line in done.stdout.decode().splitlines()]
+    from edgeocr.cli import main
+
+    stdout, stderr = io.StringIO(), io.StringIO()  # in process (the subprocess path is tested above)
+    status = main(["ocr", "--jsonl", str(tmp_path / "locked.pdf"), str(tmp_path / "cut.pdf"),
+                   str(tmp_path / "page.png"), "--set", "engine.orientation=false"], io.BytesIO(), stdout, stderr)
+    assert status == 1
+    codes = [json.loads(line).get("error", {}).get("code") for line in stdout.getvalue().splitlines()]
     assert codes == ["pdf_encrypted", "pdf_broken", None]
-    assert b"pdf_encrypted" in done.stderr
-    # An image input gets a searchable PDF too: the image as one page, the text over it.
-    done = _edgeocr("ocr", str(tmp_path / "page.png"), "--pdf", str(png_pdf), "--set", "engine.orientation=false")
-    assert done.returncode == 0, done.stderr
-    assert "TOTAL" in pdftotext(png_pdf)
+    assert "pdf_encrypted" in stderr.getvalue()
 
 
-def test_stdin_single_reads_a_pdf(mixed):
-    done = _edgeocr("stream", "--single", "--set", "engine.orientation=false", stdin=mixed)
-    assert done.returncode == 0, done.stderr
-    record = json.loads(done.stdout.decode().splitlines()[0])
+def test_an_image_input_gets_a_searchable_pdf_too(engine, tmp_path):
+    page = io.BytesIO()
+    page_image(["TOTAL 12.20"]).save(page, "PNG", dpi=(300, 300))
+    result = engine.run_document(page.getvalue())
+    out = tmp_path / "png.pdf"
+    out.write_bytes(searchable_pdf(page.getvalue(), result))
+    assert "TOTAL" in pdftotext(out)  # the image as one page, the text over it
+
+
+def test_stdin_single_reads_a_pdf(engine, mixed):
+    import threading
+
+    from edgeocr.sources.stdin import run_stdin_source
+
+    config = with_overrides(Config(), {"sources.stdin.mode": "single"})
+    out = io.StringIO()
+    from edgeocr.sources.sink import FrameSink
+
+    with FrameSink("-", None, out) as sink:
+        status = run_stdin_source(engine, config, threading.Event(), io.BytesIO(mixed), sink)
+    assert status == 0
+    record = json.loads(out.getvalue().splitlines()[0])
     assert "今天" in json.dumps(record, ensure_ascii=False)
