@@ -20,9 +20,10 @@ from .errors import BadImageError, ImageTooLargeError, PdfBrokenError, PdfEncryp
 
 PDF_MAGIC = b"%PDF-"
 POINTS_PER_INCH = 72.0
-# Body text is 10-12 pt; at this size a line (ascender to descender, about 1.15 em) should come out
-# as tall as the recognizer's input. Measured on the bench (bench/bench_pdf.py --dpi): for the 48-px
-# ppocrv6 recognizer, 300 dpi read our test pages best, 200 dpi lost small print.
+# Body text is 10-12 pt; at 10 pt a line (ascender to descender, about 1.15 em) should come out as
+# tall as the recognizer's input: 300 dpi for the 48-px ppocrv6 recognizer, 200 for a 32-px one.
+# bench/bench_pdf.py --dpi compares resolutions on a scan-like A4 page (10-pt text read without
+# error at both 200 and 300 dpi there; 300 keeps a margin for smaller print).
 REFERENCE_POINT_SIZE = 10.0
 LINE_EM = 1.15
 # Below this the page is unreadable anyway: refuse rather than render it smaller to fit max_pixels.
