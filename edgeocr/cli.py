@@ -17,7 +17,7 @@ from typing import Any, BinaryIO, TextIO
 from . import __version__
 from .config import Config, default_config_path, load_config, with_overrides
 from .daemon import command as daemon_command
-from .errors import ConfigError, EdgeOcrError, FileReadError, ImageTooLargeError, ModelPackError
+from .errors import ConfigError, EdgeOcrError, FileReadError, ImageTooLargeError, ModelPackError, PdfOutputError
 from .packs import find_pack_dir, list_packs, load_pack
 from .result import error_dict
 
@@ -35,6 +35,8 @@ def _build_parser() -> argparse.ArgumentParser:
     output = ocr.add_mutually_exclusive_group()
     output.add_argument("--jsonl", action="store_true", help="one JSON object per line")
     output.add_argument("--text", action="store_true", help="plain text only, one line per text line")
+    ocr.add_argument("--pdf", type=Path, metavar="OUT.pdf",
+                     help="also write a searchable PDF (the input pages with an invisible text layer); one input only")
 
     models = sub.add_parser("models", help="list or verify model packs")
     models_sub = models.add_subparsers(dest="models_command", required=True)
@@ -175,6 +177,9 @@ def _emit(result: dict[str, Any], args: argparse.Namespace, stdout: TextIO, many
 def _cmd_ocr(args: argparse.Namespace, stdin: BinaryIO, stdout: TextIO, stderr: TextIO) -> int:
     from .engine import Engine
 
+    if args.pdf is not None and len(args.inputs) != 1:
+        stderr.write("edgeocr: --pdf takes exactly one input\n")
+        return EXIT_USAGE
     config = load_cli_config(args)
     engine = Engine(config)
     status = EXIT_OK
@@ -182,7 +187,17 @@ def _cmd_ocr(args: argparse.Namespace, stdin: BinaryIO, stdout: TextIO, stderr: 
     for name in args.inputs:
         try:
             data = read_input(name, config.engine.max_bytes, stdin)
-            result = engine.ocr_bytes(data).to_dict()
+            result = engine.run_document(data)  # PDFs and multi-page TIFFs give pages: [...]
+            if not result.get("success"):
+                raise _ResultError(result["error"]["code"], result["error"]["message"])
+            if args.pdf is not None:
+                from .fileio import atomic_write
+                from .pdf_output import searchable_pdf
+
+                try:
+                    atomic_write(args.pdf, searchable_pdf(data, result))
+                except OSError as exc:
+                    raise PdfOutputError(f"{args.pdf}: cannot write: {exc.strerror}") from None
         except EdgeOcrError as exc:
             result = error_dict(exc.code, exc.message)
             stderr.write(f"edgeocr: {'<stdin>' if name == '-' else name}: {exc.code}: {exc.message}\n")
@@ -190,6 +205,14 @@ def _cmd_ocr(args: argparse.Namespace, stdin: BinaryIO, stdout: TextIO, stderr: 
         result["source"] = "<stdin>" if name == "-" else name
         _emit(result, args, stdout, many)
     return status
+
+
+class _ResultError(EdgeOcrError):
+    """An error the engine already reported as a result dict, raised again to be printed."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 def _cmd_stream(args: argparse.Namespace, stdin: BinaryIO, stdout: TextIO) -> int:

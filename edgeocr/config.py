@@ -55,8 +55,11 @@ class EngineConfig:
     verify_checksums: bool = True
     orientation: bool = True
     split_gap: float = 1.0
+    max_pages: int = 500  # pages of one PDF; more is refused from the header (a PDF bomb)
 
     def validate(self, where: str) -> None:
+        if not 1 <= self.max_pages <= 100_000:
+            raise ConfigError(f"{where}.max_pages: must be between 1 and 100000, got {self.max_pages}")
         if self.threads is not None and not 1 <= self.threads <= 64:
             raise ConfigError(f"{where}.threads: must be between 1 and 64, got {self.threads}")
         if self.max_pixels < 1:
@@ -174,6 +177,7 @@ class DaemonConfig:
     state_dir: str | None = None
     mode: Literal["move", "in-place"] = "move"
     write_text: bool = False
+    write_pdf: bool = False  # a searchable PDF (the input pages plus an invisible text layer) beside the sidecar
     settle_seconds: float = 2.0
     rescan_seconds: float = 60.0
     observer: Literal["inotify", "polling"] = "inotify"
@@ -259,12 +263,26 @@ class SourcesConfig:
 
 
 @dataclass(frozen=True)
+class PdfConfig:
+    """PDF input: how pages are rendered, whether an existing text layer is trusted."""
+
+    # Render resolution; null picks it from the pack's recognizer line height (see pdf_input.auto_dpi).
+    dpi: int | None = None
+    use_text_layer: bool = False
+
+    def validate(self, where: str) -> None:
+        if self.dpi is not None and not 50 <= self.dpi <= 1200:
+            raise ConfigError(f"{where}.dpi: must be null (automatic) or between 50 and 1200, got {self.dpi}")
+
+
+@dataclass(frozen=True)
 class Config:
     engine: EngineConfig = field(default_factory=EngineConfig)
     preprocess: PreprocessConfig = field(default_factory=PreprocessConfig)
     daemon: DaemonConfig = field(default_factory=DaemonConfig)
     sources: SourcesConfig = field(default_factory=SourcesConfig)
     web: WebConfig = field(default_factory=WebConfig)
+    pdf: PdfConfig = field(default_factory=PdfConfig)
     source: str = "<defaults>"
     # (dotted key, where its value came from) for the keys not set by ``source``, e.g.
     # ("daemon.inbox", "--inbox"): errors found later (at start, at reload) name the real origin.

@@ -18,6 +18,8 @@ from .decode import DecodedImage, decode_image, decode_pages
 from .assemble import join_row, reading_rows
 from .detect import Detector
 from .errors import BadRequestError, ConfigError, EdgeOcrError, ImageTooLargeError
+from .pdf_document import ocr_pdf
+from .pdf_input import is_pdf
 from .packs import ModelPack, find_pack_dir, load_pack
 from .preprocess import preprocess
 from .read import PageReading, read_page
@@ -92,6 +94,8 @@ class Engine:
         """Like ``run``, but a multi-page TIFF gives ``pages: [...]`` (one result per page) and
         ``text`` with the pages joined by form feeds; errors as dicts."""
         try:
+            if is_pdf(data):
+                return ocr_pdf(self, data, options)
             pages = self.ocr_pages(data, options)
         except EdgeOcrError as exc:
             return error_dict(exc.code, exc.message)
@@ -103,6 +107,11 @@ class Engine:
                 "total_time": round(sum(page.total_time for page in pages), 4),
                 "image": {"format": "TIFF", "pages": len(pages), "sha256": pages[0].sha256},
                 "model": dicts[0]["model"]}
+
+    def ocr_decoded(self, decoded: DecodedImage, options: OcrOptions = OcrOptions(),
+                    timings: dict[str, float] | None = None) -> OcrResult:
+        """Recognize a page decoded elsewhere (a rendered PDF page); ``timings`` seeds the result's."""
+        return self._ocr(decoded, options, dict(timings or {}))
 
     # -- stages -------------------------------------------------------------------------------
 

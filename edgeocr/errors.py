@@ -51,3 +51,27 @@ class SourceUnavailableError(EdgeOcrError):
     """A frame source (camera device, stream URL) that cannot be opened or stopped delivering."""
 
     code = "source_unavailable"
+
+
+class PdfEncryptedError(EdgeOcrError):
+    """A PDF that needs a password to open: we never guess one."""
+
+    code = "pdf_encrypted"
+
+
+class PdfBrokenError(EdgeOcrError):
+    """A PDF whose structure (cross-reference table, page tree) cannot be read."""
+
+    code = "pdf_broken"
+
+
+class TooManyPagesError(EdgeOcrError):
+    """More pages than ``engine.max_pages``; refused from the header, before any page is rendered."""
+
+    code = "too_many_pages"
+
+
+class PdfOutputError(EdgeOcrError):
+    """The searchable PDF could not be written (the JSON result is still good)."""
+
+    code = "pdf_output_failed"

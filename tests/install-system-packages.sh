@@ -11,6 +11,8 @@ packages=(
   fonts-arphic-ukai
   # The web page test drives Debian's browser through Playwright (tests/web/test_page.py).
   chromium
+  # pdftotext and pdffonts check the searchable PDFs' text layer (tests/test_pdf.py).
+  poppler-utils
   # tests/test_packaging.py runs systemd-analyze verify on systemd/edgeocr.service.
   systemd
 )

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 # Suffixes of what the daemon writes itself; in-place mode writes them inside the inbox.
-OUTPUT_SUFFIXES = (".error.json", ".json", ".txt")
+OUTPUT_SUFFIXES = (".error.json", ".json", ".txt", ".ocr.pdf")
 
 
 def is_junk(name: str, patterns: Iterable[str]) -> bool:

@@ -24,6 +24,7 @@ from typing import Any, Iterable
 from ..fileio import atomic_write, fsync_dir, temp_prefix
 
 SIDE_SUFFIX, ERROR_SUFFIX, TEXT_SUFFIX = ".json", ".error.json", ".txt"
+PDF_SUFFIX = ".ocr.pdf"  # the searchable PDF (daemon.write_pdf): scan.pdf -> scan.pdf.ocr.pdf
 MOVING_SUFFIX = "moving.tmp"
 # An extension longer than this is not one (``a.<200 characters>``): shortening keeps it whole.
 MAX_EXT_BYTES = 16
@@ -178,11 +179,15 @@ class Outputs:
         image = root / dest
         return image, Path(str(image) + SIDE_SUFFIX)
 
-    def write_success(self, rel: str, dest: str, document: dict[str, Any]) -> Path:
+    def write_success(self, rel: str, dest: str, document: dict[str, Any], pdf: bytes | None = None) -> Path:
         image, sidecar = self.success_paths(dest)
         source = self.inbox / rel
         written: list[Path] = []
         try:
+            if pdf is not None:  # like the text: before the sidecar, which says "complete"
+                pdf_path = Path(str(image) + PDF_SUFFIX)
+                written.append(pdf_path)
+                atomic_write(pdf_path, pdf)
             if self.write_text:  # before the sidecar: consumers take the JSON as "this one is complete"
                 text = document.get("text") or ""
                 text_path = Path(str(image) + TEXT_SUFFIX)
@@ -203,7 +208,7 @@ class Outputs:
     def discard_success(self, dest: str) -> None:
         """Remove the sidecar (and text) an earlier attempt wrote for ``dest``: the input is failing."""
         image, sidecar = self.success_paths(dest)
-        _unlink_quietly([sidecar, Path(str(image) + TEXT_SUFFIX)])
+        _unlink_quietly([sidecar, Path(str(image) + TEXT_SUFFIX), Path(str(image) + PDF_SUFFIX)])
 
     def write_failure(self, rel: str, dest: str, report: dict[str, Any]) -> Path:
         """Failures leave the inbox in both modes: a bad file must not sit there forever."""
@@ -225,7 +230,7 @@ class Outputs:
             names = os.listdir(image.parent)
         except OSError:
             return []
-        targets = [image.name] + [image.name + suffix for suffix in (SIDE_SUFFIX, TEXT_SUFFIX, ERROR_SUFFIX)]
+        targets = [image.name] + [image.name + suffix for suffix in (SIDE_SUFFIX, TEXT_SUFFIX, ERROR_SUFFIX, PDF_SUFFIX)]
         prefixes = tuple(temp_prefix(target) for target in targets) + tuple(f".{target}." for target in targets[1:])
         legacy_moving = f".{image.name}.moving.tmp"
         return [image.parent / name for name in names

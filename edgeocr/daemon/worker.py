@@ -216,7 +216,16 @@ class Processor:
                             attempts=entry.attempts, sha256=sha)
             if dest != rel:  # a name taken already, or too long for processed/: where it is now
                 document["stored_as"] = dest
-        folders.write_success(rel, dest, document)
+        pdf = None
+        if self.config_of().write_pdf:
+            from ..errors import PdfOutputError
+            from ..pdf_output import searchable_pdf
+
+            try:
+                pdf = searchable_pdf(data, document)
+            except PdfOutputError as exc:
+                return self._fail(rel, entry, exc.code, exc.message, sha)
+        folders.write_success(rel, dest, document, pdf)
         self.journal.finish(rel, DONE, sha)
         self._count("processed")
         log.info("done %s -> %s (%d lines, attempt %d)", rel, sidecar_path, len(document.get("text_lines", [])),

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from typing import Any, BinaryIO
 
 from ..config import Config
+from ..pdf_input import is_pdf
 from ..result import error_dict
 from .mjpeg import Frame, MjpegSplitter, sniff_other_image
 from ..fileio import utc_iso
@@ -26,7 +27,7 @@ log = logging.getLogger("edgeocr.sources.stdin")
 SOURCE_NAME = "stdin"
 CHUNK_BYTES = 64 * 1024
 _POLL_SECONDS = 0.5  # how often a blocked read looks at the stop event
-_EXTENSIONS = {"png": ".png", "bmp": ".bmp", "tiff": ".tif", "webp": ".webp"}
+_EXTENSIONS = {"png": ".png", "bmp": ".bmp", "tiff": ".tif", "webp": ".webp", "pdf": ".pdf"}
 
 
 def _chunks(stream: BinaryIO, stop_event: threading.Event, size: int = CHUNK_BYTES) -> Iterator[bytes]:
@@ -69,7 +70,8 @@ class _Emitter:
     def frame(self, data: bytes, ext: str = ".jpg") -> None:
         captured_at = utc_iso()
         try:
-            result = self.engine.run(data)
+            # A PDF (stdin --single) needs the document entry point; a frame keeps the one-image call.
+            result = self.engine.run_document(data) if is_pdf(data) else self.engine.run(data)
         except Exception as exc:  # a bug or MemoryError in one frame must not end the stream
             log.exception("frame %d: unexpected error", self.index)
             result = error_dict("internal_error", f"{type(exc).__name__}: {exc}")
@@ -126,7 +128,8 @@ def _read_single(chunks: Iterator[bytes], head: bytes, max_bytes: int, emitter: 
     if not data:
         emitter.error("bad_image", "no input on stdin")
         return
-    emitter.frame(data, _EXTENSIONS.get(sniff_other_image(data[:8]) or "", ".jpg"))
+    kind = "pdf" if is_pdf(data) else sniff_other_image(data[:8])
+    emitter.frame(data, _EXTENSIONS.get(kind or "", ".jpg"))
 
 
 def _read_mjpeg(chunks: Iterator[bytes], config: Config, emitter: _Emitter) -> None:

@@ -22,6 +22,9 @@ from .. import __version__
 from ..cache import ResultCache, content_key
 from ..config import Config
 from ..engine import Engine, OcrOptions
+from ..errors import EdgeOcrError
+from ..pdf_input import is_pdf
+from ..pdf_output import searchable_pdf
 from ..result import error_dict
 from .guard import HostPolicy, RequestGuard
 from .limits import Admission, Busy
@@ -37,7 +40,8 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 JSON_TYPE = "application/json; charset=utf-8"
 # The engine's codes, as HTTP: bad input is the client's (400); too many pixels is well-formed but
 # refused on its content (422), kept apart from 413, which is about the request body's size.
-STATUS_OF_CODE = {"bad_image": 400, "bad_request": 400, "file_unreadable": 400, "image_too_large": 422}
+STATUS_OF_CODE = {"bad_image": 400, "bad_request": 400, "file_unreadable": 400, "image_too_large": 422,
+                  "pdf_encrypted": 422, "pdf_broken": 400, "too_many_pages": 422, "pdf_output_failed": 500}
 SECURITY_HEADERS = (
     ("X-Content-Type-Options", "nosniff"),
     ("X-Frame-Options", "DENY"),
@@ -104,6 +108,11 @@ class _Routes:
         beam = self.state.engine.config.engine.beam_width if options.beam_width is None else options.beam_width
         return content_key(data, detector, beam)
 
+    def _run(self, data: bytes, options: OcrOptions) -> dict[str, Any]:
+        # PDFs need the document entry point (pages: [...]); images keep the one-image call.
+        engine = self.state.engine
+        return engine.run_document(data, options) if is_pdf(data) else engine.run(data, options)
+
     def recognize(self, uploads: list[Upload], options: OcrOptions) -> list[dict[str, Any]]:
         """Results in upload order: repeats from the cache, the rest together in one job slot."""
         state = self.state
@@ -118,7 +127,7 @@ class _Routes:
         if missing:
             try:
                 with state.admission.slot():
-                    ran = state.runner.submit(lambda: [state.engine.run(uploads[i].data, options) for i in missing])
+                    ran = state.runner.submit(lambda: [self._run(uploads[i].data, options) for i in missing])
                     for i, result in zip(missing, ran.result()):
                         results[i] = result
             except Busy as exc:
@@ -138,10 +147,19 @@ class _Routes:
     def ocr(self) -> bottle.HTTPResponse:
         self.require_auth()
         options, text_only = parse_options(bottle.request.query)
+        wanted = (bottle.request.query.get("format") or "json").strip().lower()
+        if wanted not in ("json", "pdf"):
+            raise ApiError(400, "bad_request", f"format must be json or pdf, got {wanted!r}")
         uploads = read_images(bottle.request, self.web.max_body_bytes, many=False)
         result = self.recognize(uploads, options)[0]
         if not result.get("success"):
             return json_response(result, STATUS_OF_CODE.get(result["error"]["code"], 500))
+        if wanted == "pdf":
+            try:
+                body = searchable_pdf(uploads[0].data, result)
+            except EdgeOcrError as exc:
+                raise ApiError(STATUS_OF_CODE.get(exc.code, 500), exc.code, exc.message) from None
+            return bottle.HTTPResponse(body=body, status=200, headers={"Content-Type": "application/pdf"})
         if text_only:
             text = result["text"]
             return bottle.HTTPResponse(body=text + ("\n" if text else ""), status=200,

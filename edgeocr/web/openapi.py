@@ -32,10 +32,13 @@ def build_openapi(config: Config, detectors: list[str]) -> dict[str, Any]:
     ]
     text_option = {"name": "text", "in": "query", "required": False, "schema": {"type": "string", "enum": ["0", "1"]},
                    "description": "1: answer the recognized text as text/plain, one line per text line"}
+    format_option = {"name": "format", "in": "query", "required": False,
+                     "schema": {"type": "string", "enum": ["json", "pdf"]},
+                     "description": "pdf: answer a searchable PDF (the input's pages with an invisible text layer)"}
     binary = {"type": "string", "format": "binary"}
     single_body = {"required": True, "content": {
         "multipart/form-data": {"schema": {"type": "object", "required": ["image"], "properties": {"image": binary}}},
-        "image/png": {"schema": binary}, "image/jpeg": {"schema": binary}}}
+        "image/png": {"schema": binary}, "image/jpeg": {"schema": binary}, "application/pdf": {"schema": binary}}}
     batch_body = {"required": True, "content": {"multipart/form-data": {"schema": {
         "type": "object", "required": ["image"],
         "properties": {"image": {"type": "array", "items": binary, "maxItems": web.max_batch_images}}}}}}
@@ -43,9 +46,10 @@ def build_openapi(config: Config, detectors: list[str]) -> dict[str, Any]:
     paths = {
         "/ocr": {"post": {
             "summary": "Recognize the text in one image", "operationId": "ocr", "security": secured,
-            "parameters": options + [text_option], "requestBody": single_body,
+            "parameters": options + [text_option, format_option], "requestBody": single_body,
             "responses": {"200": {"description": "The engine's result", "content": {
-                **json_of("Result"), "text/plain": {"schema": {"type": "string"}}}},
+                **json_of("Result"), "text/plain": {"schema": {"type": "string"}},
+                "application/pdf": {"schema": binary}}},
                 **_errors(400, 401, 403, 408, 411, 413, 415, 421, 422, 503)}}},
         "/ocr/batch": {"post": {
             "summary": "Recognize several images in one request; per-image errors inline",

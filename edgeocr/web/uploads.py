@@ -98,11 +98,11 @@ def read_images(request: bottle.BaseRequest, limit: int, many: bool) -> list[Upl
         if not many and len(uploads) > 1:
             raise ApiError(400, "bad_request", "POST /ocr takes one 'image'; send several to /ocr/batch")
         return uploads
-    if not many and (media.startswith("image/") or media == "application/octet-stream"):
+    if not many and (media.startswith("image/") or media in ("application/octet-stream", "application/pdf")):
         data = request.body.read(limit + 1)
         if len(data) > limit:
             raise ApiError(413, "body_too_large", f"the request body is over {limit} bytes (web.max_body_bytes)")
         return [Upload("body", data)]
     wanted = "multipart/form-data with 'image' fields" if many else \
-        "multipart/form-data with an 'image' field, or a raw body with an image/* Content-Type"
+        "multipart/form-data with an 'image' field, or a raw body with an image/* or application/pdf Content-Type"
     raise ApiError(415, "unsupported_media_type", f"Content-Type {media or '(none)'} is not accepted; send {wanted}")
