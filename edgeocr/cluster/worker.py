@@ -127,6 +127,8 @@ class Worker:
                 job = self._next(consumer)
                 self.broker.ok()
             except (redis.ConnectionError, redis.TimeoutError) as exc:
+                if self.stop.is_set():
+                    break
                 self._group_ready = False  # a broker restarted without its data has no group
                 self.stop.wait(self.broker.failed(exc))
                 continue
@@ -135,6 +137,12 @@ class Worker:
                     self._group_ready = False
                     continue
                 log.exception("broker refused a request; retrying")
+                self.stop.wait(1.0)
+                continue
+            except Exception:
+                if self.stop.is_set():
+                    break  # close() cut the connection this thread was blocked on
+                log.exception("unexpected error reading a job; retrying")
                 self.stop.wait(1.0)
                 continue
             if job is None:
@@ -260,10 +268,17 @@ class Worker:
         """Stop taking jobs, finish those in hand; True if every thread ended in time."""
         self.stop.set()
         deadline = time.monotonic() + timeout
+        while self.in_hand and time.monotonic() < deadline:
+            time.sleep(0.05)
+        try:
+            # Wakes the threads blocked in XREADGROUP now rather than at the end of READ_BLOCK_MS.
+            self.client.connection_pool.disconnect()
+        except Exception:
+            pass
         for thread in self._threads:
             thread.join(max(0.0, deadline - time.monotonic()))
         try:
-            self.client.delete(self.keys.worker(self.name))
+            self.client.delete(self.keys.worker(self.name))  # reconnects once for this
         except Exception:
             pass  # the key expires by itself
         return not any(thread.is_alive() for thread in self._threads)

@@ -26,11 +26,12 @@ def free_port() -> int:
 
 
 class RedisServer:
-    """A redis-server process; no persistence, so a restart is the hard case: the broker forgets."""
+    """A redis-server process; no persistence, so a restart is the hard case: the broker forgets.
+    ``tls=(cert, key)``: TLS only (the plain port off); ``password``: ``requirepass``."""
 
-    def __init__(self, folder: Path, extra: tuple[str, ...] = (), port: int | None = None) -> None:
-        self.folder, self.extra = folder, extra
-        self.port = port or free_port()
+    def __init__(self, folder: Path, tls: tuple[Path, Path] | None = None, password: str | None = None) -> None:
+        self.folder, self.tls, self.password = folder, tls, password
+        self.port = free_port()
         self.process: subprocess.Popen | None = None
         folder.mkdir(parents=True, exist_ok=True)
 
@@ -39,16 +40,28 @@ class RedisServer:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self) -> "RedisServer":
+        args = ["--port", str(self.port)]
+        if self.tls:
+            cert, key = self.tls
+            args = ["--port", "0", "--tls-port", str(self.port), "--tls-cert-file", str(cert), "--tls-key-file",
+                    str(key), "--tls-ca-cert-file", str(cert), "--tls-auth-clients", "no"]
+        if self.password:
+            args += ["--requirepass", self.password]
         log = open(self.folder / "redis.log", "ab")
-        self.process = subprocess.Popen(["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-                                         "--appendonly", "no", "--dir", str(self.folder), *self.extra],
-                                        stdout=log, stderr=log)
+        self.process = subprocess.Popen(["redis-server", *args, "--bind", "127.0.0.1", "--save", "", "--appendonly",
+                                         "no", "--dir", str(self.folder)], stdout=log, stderr=log)
         assert wait_for(self._answers, timeout=10), (self.folder / "redis.log").read_text()
         return self
 
     def _answers(self) -> bool:
+        import ssl
+
         try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as sock:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as raw:
+                sock = raw
+                if self.tls:
+                    context = ssl.create_default_context(cafile=str(self.tls[0]))
+                    sock = context.wrap_socket(raw, server_hostname="127.0.0.1")
                 sock.sendall(b"PING\r\n")
                 return sock.recv(64).startswith((b"+PONG", b"-NOAUTH"))
         except OSError:
