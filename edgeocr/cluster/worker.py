@@ -329,11 +329,15 @@ def main(args: Any, load: Any) -> int:
     engine = Engine(config)
     worker = Worker(broker, config, engine, threads=args.job_threads)
     worker.start()
+    from ..daemon.command import _sdnotify
+    notify, _ = _sdnotify()
+    notify("READY=1")
     log.info("worker %s ready: pack %s %s, %d thread(s), broker %s", worker.name, engine.pack.name,
              engine.pack.version, args.job_threads, redacted(broker))
     try:
         worker.serve(stop_flag)
     finally:
+        notify("STOPPING=1")
         log.info("stopping: finishing the job(s) in hand")
         clean = worker.close()
     log.info("stopped" if clean else "stopped with a job unfinished; it goes to another worker")
