@@ -78,27 +78,34 @@ class RemoteEngine:
                 raise BrokerUnavailable(f"no worker answered job {meta.id[:12]} within {cluster.job_timeout_seconds:g} s "
                                         "(cluster.job_timeout_seconds); are any workers running?")
             try:
-                raw = self.client.get(keys.result(meta.id))
-                if raw is not None:
-                    self.broker.ok()
-                    return self._finish(meta, raw)
                 if now >= check_queued:
-                    self._queue(meta, data, math.ceil(cluster.job_timeout_seconds))
+                    raw = self._queue(meta, data, math.ceil(cluster.job_timeout_seconds))
                     check_queued = now + REQUEUE_CHECK_SECONDS
-                self.client.blpop([keys.done(meta.id)], timeout=WAIT_SLICE_SECONDS)
+                    if raw is not None:  # answered already (a restarted dispatcher, a twin file)
+                        self.broker.ok()
+                        return self._finish(meta, raw)
+                popped = self.client.blpop([keys.done(meta.id)], timeout=WAIT_SLICE_SECONDS)
                 self.broker.ok()
+                if popped is not None:
+                    return self._finish(meta, popped[1])
             except (redis.ConnectionError, redis.TimeoutError) as exc:
                 check_queued = 0.0  # a broker restarted without its data has lost the job: queue it again
                 time.sleep(min(self.broker.failed(exc), max(0.0, meta.deadline - time.time())))
 
-    def _queue(self, meta: JobMeta, data: bytes, ttl: int) -> None:
-        """Queue the job unless the broker has it already (a restarted dispatcher, a twin file)."""
-        if self.client.exists(self.keys.job(meta.id)):
-            return
+    def _queue(self, meta: JobMeta, data: bytes, ttl: int) -> bytes | None:
+        """The answer if there is one; else queue the job unless the broker has it already."""
+        keys = self.keys
+        pipe = self.client.pipeline(transaction=False)
+        pipe.get(keys.result(meta.id))
+        pipe.exists(keys.job(meta.id))
+        answer, queued = pipe.execute()
+        if answer is not None or queued:
+            return answer
         pipe = self.client.pipeline(transaction=True)  # both or neither: no marker without its job
-        pipe.xadd(self.keys.stream, {b"meta": meta.encode(), b"data": data})
-        pipe.set(self.keys.job(meta.id), b"1", ex=ttl)
+        pipe.xadd(keys.stream, {b"meta": meta.encode(), b"data": data})
+        pipe.set(keys.job(meta.id), b"1", ex=ttl)
         pipe.execute()
+        return None
 
     def _finish(self, meta: JobMeta, raw: bytes) -> dict[str, Any]:
         try:
@@ -108,8 +115,8 @@ class RemoteEngine:
                 raise ValueError("the result is not an object")
         except (ValueError, KeyError) as exc:
             raise BrokerUnavailable(f"job {meta.id[:12]}: unreadable answer ({exc})") from None
-        try:  # the marker goes, so a later copy of this page is queued afresh once the answer expires
-            self.client.delete(self.keys.done(meta.id), self.keys.job(meta.id))
+        try:  # taken: a later copy of this page is a new job (the broker is no cache)
+            self.client.delete(self.keys.result(meta.id), self.keys.done(meta.id), self.keys.job(meta.id))
         except Exception:
             pass
         log.debug("job %s answered by %s", meta.id[:12], answer.get("worker"))

@@ -196,7 +196,7 @@ class Worker:
         answer = {"worker": self.name, "result": result}
         pipe = self.client.pipeline(transaction=True)
         pipe.set(keys.result(meta.id), encode_answer(answer), ex=RESULT_TTL_SECONDS)
-        pipe.rpush(keys.done(meta.id), b"1")
+        pipe.rpush(keys.done(meta.id), encode_answer(answer))  # what the waiting dispatcher's BLPOP returns
         pipe.expire(keys.done(meta.id), RESULT_TTL_SECONDS)
         pipe.xack(keys.stream, keys.group, message_id)
         pipe.xdel(keys.stream, message_id)  # the bytes of a finished job leave the broker's memory
