@@ -33,7 +33,7 @@ PRUNE_EVERY_SECONDS = 3600.0
 
 # Keys a SIGHUP cannot change in a running process (threads and watches are built from them).
 RESTART_KEYS = ("inbox", "processed", "failed", "state_dir", "mode", "observer", "poll_interval_seconds",
-                "workers", "queue_size")
+                "workers", "queue_size", "broker")
 
 
 class _Hints:
