@@ -313,8 +313,9 @@ def main(args: Any, load: Any) -> int:
     from ..engine import Engine
 
     setup_logging()
-    config = load(args)
-    broker = args.broker or config.daemon.broker
+    # --broker is validated as daemon.broker is (a redis://, rediss:// or unix:// URL), naming the flag.
+    config = load(args, extra={"daemon.broker": args.broker}, flags={"daemon.broker": "--broker"})
+    broker = config.daemon.broker
     if not broker:
         raise ConfigError("edgeocr worker: no broker; give --broker redis://HOST:PORT/DB or set daemon.broker")
     if not 1 <= args.job_threads <= 64:

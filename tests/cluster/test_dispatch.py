@@ -192,3 +192,14 @@ def test_cluster_keys_are_validated_naming_the_key():
     with pytest.raises(ConfigError, match=r"cluster.visibility_timeout_seconds: must be > 0"):
         config_from_dict({"cluster": {"visibility_timeout_seconds": 0}}, "f.yaml")
     assert dataclasses.asdict(config_from_dict({}).cluster)["max_worker_failures"] == 3
+
+
+@pytest.mark.parametrize("args, message", [((), "edgeocr worker: no broker; give --broker"),
+                                           (("--broker", "http://x"), "--broker: daemon.broker: must be empty")])
+def test_worker_without_a_usable_broker_exits_78_saying_why(args, message):
+    import sys
+
+    from tests.daemon.conftest import REPO
+    done = subprocess.run([sys.executable, "-m", "edgeocr", "worker", *args], cwd=REPO, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 78 and message in done.stderr, done.stderr
