@@ -203,3 +203,30 @@ def test_worker_without_a_usable_broker_exits_78_saying_why(args, message):
     done = subprocess.run([sys.executable, "-m", "edgeocr", "worker", *args], cwd=REPO, capture_output=True, text=True,
                           timeout=60)
     assert done.returncode == 78 and message in done.stderr, done.stderr
+
+
+def test_health_and_metrics_over_http_show_the_cluster(tmp_path, redis_server, cluster, page):
+    import json
+    import threading
+    import urllib.request
+
+    from edgeocr.daemon.command import _start_extras
+
+    service = cluster.start(redis_server.url)
+    worker = cluster.worker(redis_server.url, name="box-1")
+    (tmp_path / "inbox" / "a.png").write_bytes(page)
+    assert wait_for(lambda: (tmp_path / "processed" / "a.png.json").exists(), timeout=10)
+    worker.beat()
+    config = dataclasses.replace(service.config, web=dataclasses.replace(service.config.web, enabled=True, port=0))
+    threads, web = _start_extras(service, config, threading.Event())
+    try:
+        base = f"http://127.0.0.1:{web.port}"
+        health = json.loads(urllib.request.urlopen(base + "/health", timeout=10).read())
+        metrics = urllib.request.urlopen(base + "/metrics", timeout=10).read().decode()
+    finally:
+        web.stop()
+    assert health["cluster"]["broker"] == redis_server.url and health["cluster"]["broker_up"] is True
+    assert health["cluster"]["workers_alive"] == 1 and health["cluster"]["workers"][0]["worker"] == "box-1"
+    assert health["cluster"]["workers"][0]["done"] == 1 and health["processed"] == 1
+    assert "\nedgeocr_broker_up 1\n" in metrics and "\nedgeocr_workers_alive 1\n" in metrics
+    assert "\nedgeocr_cluster_jobs_in_flight 0\n" in metrics
