@@ -67,6 +67,14 @@ def _build_parser() -> argparse.ArgumentParser:
         add_config_options(daemon)
         daemon_command.add_folder_options(daemon)
 
+    worker = sub.add_parser("worker", help="take OCR jobs from a Redis broker (see daemon.broker), until SIGTERM")
+    worker.add_argument("--broker", metavar="URL", help="redis://[:PASSWORD@]HOST:PORT/DB or rediss:// (default: daemon.broker)")
+    worker.add_argument("--threads", dest="job_threads", type=int, default=1, help="jobs run at once (default 1)")
+    worker.add_argument("--config", type=Path, help="YAML config (default: the shipped config/edgeocr.yaml)")
+    worker.add_argument("--pack", help="model pack name or folder (engine.pack); must match the dispatcher's")
+    worker.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override any config key")
+    worker.set_defaults(detector=None, beam_width=None, threads=None)  # engine shortcuts: only --set here
+
     sub.add_parser("version", help="print the version")
     return parser
 
@@ -322,6 +330,10 @@ def main(argv: list[str] | None = None, stdin: BinaryIO | None = None, stdout: T
             return _cmd_models(args, stdout, stderr)
         if args.command in ("watch", "run"):
             return daemon_command.main(args, load_cli_config, with_extras=args.command == "run")
+        if args.command == "worker":
+            from .cluster.worker import main as worker_main
+
+            return worker_main(args, load_cli_config)
         if args.command == "stream":
             return _cmd_stream(args, stdin, stdout)
         stdout.write(f"edgeocr {__version__}\n")

@@ -189,6 +189,8 @@ class DaemonConfig:
     retry_max_seconds: float = 600.0
     cache_entries: int = 256
     ignore: tuple[str, ...] = DEFAULT_IGNORE
+    # redis:// or rediss:// URL of the broker that sends jobs to ``edgeocr worker``s; empty: local threads.
+    broker: str = ""
 
     def validate(self, where: str) -> None:
         for key in FOLDER_KEYS:
@@ -210,6 +212,31 @@ class DaemonConfig:
             raise ConfigError(f"{where}.max_attempts: must be between 1 and 100, got {self.max_attempts}")
         if not 0 <= self.cache_entries <= 1_000_000:
             raise ConfigError(f"{where}.cache_entries: must be between 0 (off) and 1000000, got {self.cache_entries}")
+        if self.broker and not self.broker.startswith(("redis://", "rediss://", "unix://")):
+            raise ConfigError(f"{where}.broker: must be empty (local worker threads) or a redis://, rediss:// or "
+                              f"unix:// URL, got {self.broker!r}")
+
+
+@dataclass(frozen=True)
+class ClusterConfig:
+    """Jobs sent through Redis Streams (``daemon.broker``) to ``edgeocr worker`` processes."""
+
+    visibility_timeout_seconds: float = 30.0  # a job unanswered this long by a live worker goes to another
+    job_timeout_seconds: float = 600.0        # the job's deadline: the dispatcher then retries the file
+    heartbeat_seconds: float = 5.0            # a worker's key lives 3 heartbeats
+    max_worker_failures: int = 3              # workers that raised on one job before it goes to failed/
+    key_prefix: str = "edgeocr"
+
+    def validate(self, where: str) -> None:
+        for key, top in (("visibility_timeout_seconds", 86400), ("job_timeout_seconds", 86400),
+                         ("heartbeat_seconds", 3600)):
+            if not 0 < getattr(self, key) <= top:
+                raise ConfigError(f"{where}.{key}: must be > 0 and at most {top}, got {getattr(self, key)}")
+        if not 1 <= self.max_worker_failures <= 100:
+            raise ConfigError(f"{where}.max_worker_failures: must be between 1 and 100, got {self.max_worker_failures}")
+        if not self.key_prefix or any(c in self.key_prefix for c in " {}*?"):
+            raise ConfigError(f"{where}.key_prefix: must be a non-empty name without spaces, braces or wildcards, "
+                              f"got {self.key_prefix!r}")
 
 
 @dataclass(frozen=True)
@@ -283,6 +310,7 @@ class Config:
     sources: SourcesConfig = field(default_factory=SourcesConfig)
     web: WebConfig = field(default_factory=WebConfig)
     pdf: PdfConfig = field(default_factory=PdfConfig)
+    cluster: ClusterConfig = field(default_factory=ClusterConfig)
     source: str = "<defaults>"
     # (dotted key, where its value came from) for the keys not set by ``source``, e.g.
     # ("daemon.inbox", "--inbox"): errors found later (at start, at reload) name the real origin.

@@ -15,6 +15,9 @@ packages=(
   poppler-utils
   # tests/test_packaging.py runs systemd-analyze verify on systemd/edgeocr.service.
   systemd
+  # tests/cluster/ start a real Redis on a loopback port (the broker of daemon.broker); openssl makes
+  # the self-signed certificate of the rediss:// (TLS) test.
+  redis-server openssl
 )
 missing=()
 for pkg in "${packages[@]}"; do

@@ -283,3 +283,49 @@ def test_unit_sandbox_exposure_stays_low(tmp_path):
     match = re.search(r"Overall exposure level for edgeocr.service: ([0-9.]+)", done.stdout)
     assert match, done.stdout[-2000:] + done.stderr
     assert float(match[1]) <= MAX_EXPOSURE and done.returncode == 0, done.stdout[-3000:]
+
+
+# --- the worker's unit (issue 13) ------------------------------------------------------------------
+
+WORKER_UNIT = REPO / "systemd" / "edgeocr-worker.service"
+
+
+def test_worker_unit_runs_edgeocr_worker_sandboxed_like_the_daemon():
+    settings: dict[str, list[str]] = {}
+    for line in WORKER_UNIT.read_text().splitlines():
+        if line.strip() and not line.startswith(("#", ";", "[")):
+            key, _, value = line.partition("=")
+            settings.setdefault(key.strip(), []).append(value.strip())
+    expected = {"Type": "notify", "Restart": "on-failure", "RestartPreventExitStatus": "78", "ProtectSystem": "strict",
+                "NoNewPrivileges": "yes", "PrivateTmp": "yes", "ProtectHome": "yes", "DynamicUser": "yes",
+                "PrivateDevices": "yes", "CapabilityBoundingSet": ""}
+    for key, value in expected.items():
+        assert settings.get(key) == [value], key
+    assert "ReadWritePaths" not in settings  # a worker writes nothing: jobs come and go through Redis
+    argv = shlex.split(settings["ExecStart"][0])
+    assert argv[1:] == ["worker", "--config", "/etc/edgeocr/edgeocr.yaml", "--broker", "${EDGEOCR_BROKER}"]
+
+
+def rendered_worker_unit(tmp_path: Path) -> tuple[str, Path]:
+    analyze = shutil.which("systemd-analyze")
+    if analyze is None:
+        pytest.skip("systemd-analyze is missing (.ci/run installs the systemd package)")
+    text = WORKER_UNIT.read_text()
+    assert text.count("ExecStart=/usr/local/bin/edgeocr ") == 1 and text.count("EnvironmentFile=") == 1
+    env = tmp_path / "worker.env"
+    env.write_text("EDGEOCR_BROKER=redis://127.0.0.1:6379/0\n")
+    rendered = tmp_path / "edgeocr-worker.service"
+    rendered.write_text(text.replace("ExecStart=/usr/local/bin/edgeocr ", f"ExecStart={sys.executable} -m edgeocr ")
+                        .replace("EnvironmentFile=/etc/edgeocr/worker.env", f"EnvironmentFile={env}"))
+    return analyze, rendered
+
+
+def test_worker_unit_passes_systemd_analyze_verify_with_low_exposure(tmp_path):
+    analyze, rendered = rendered_worker_unit(tmp_path)
+    done = subprocess.run([analyze, "verify", str(rendered)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == "" and done.stderr.strip() == "", done.stdout + done.stderr
+    done = subprocess.run([analyze, "security", "--offline=true", f"--threshold={round(MAX_EXPOSURE * 10)}",
+                           str(rendered)], capture_output=True, text=True, timeout=120)
+    match = re.search(r"Overall exposure level for edgeocr-worker.service: ([0-9.]+)", done.stdout)
+    assert match, done.stdout[-2000:] + done.stderr
+    assert float(match[1]) <= MAX_EXPOSURE and done.returncode == 0, done.stdout[-3000:]

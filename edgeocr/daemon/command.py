@@ -73,6 +73,9 @@ def _start_extras(service: Any, config: Config, stop_event: threading.Event) -> 
     if web_config is not None and getattr(web_config, "enabled", False):
         from ..web.server import WebServer
         web = WebServer(service.engine, config, extra_health=service.health)
+        if getattr(service, "remote", None) is not None:  # daemon.broker: workers, queued, in flight
+            from ..cluster.dispatcher import metrics_lines
+            web.state.extra_metrics = lambda: metrics_lines(service.remote.health())
         web.start()
     return threads, web
 

@@ -33,7 +33,7 @@ PRUNE_EVERY_SECONDS = 3600.0
 
 # Keys a SIGHUP cannot change in a running process (threads and watches are built from them).
 RESTART_KEYS = ("inbox", "processed", "failed", "state_dir", "mode", "observer", "poll_interval_seconds",
-                "workers", "queue_size")
+                "workers", "queue_size", "broker")
 
 
 class _Hints:
@@ -71,8 +71,14 @@ class Service:
         self.journal = Journal(self.folders["state_dir"])
         self.outputs = Outputs(self.inbox, self.folders["processed"], self.folders["failed"], daemon.mode,
                                daemon.write_text)
+        # daemon.broker: the engine runs on `edgeocr worker`s (edgeocr/cluster); all else stays here.
+        self.remote: Any = None
+        if daemon.broker:
+            from ..cluster.dispatcher import RemoteEngine
+            self.remote = RemoteEngine(lambda: self.config, lambda: self.engine)
+        engine_of = (lambda: self.remote) if self.remote is not None else (lambda: self.engine)
         self.processor = Processor(self.outputs, self.journal, ResultCache(daemon.cache_entries),
-                                   lambda: self.engine, lambda: self.config.daemon)
+                                   engine_of, lambda: self.config.daemon)
         self.pool = WorkerPool(self.processor, daemon.workers, daemon.queue_size, self._on_outcome)
         self.tracker = inbox_rules.SettleTracker(self.inbox, daemon.settle_seconds)
         self._hints: queue.SimpleQueue[str] = queue.SimpleQueue()
@@ -144,6 +150,10 @@ class Service:
         results = "beside each image in the inbox" if daemon.mode == "in-place" else str(self.folders["processed"])
         log.info("writing results to %s, failures to %s, the journal to %s", results, self.folders["failed"],
                  self.folders["state_dir"])
+        if self.remote is not None:
+            from ..cluster.protocol import redacted
+            log.info("OCR runs on edgeocr workers through %s (up to %d jobs in flight)", redacted(daemon.broker),
+                     daemon.workers)
 
     def _recover(self) -> None:
         """Rows a crash left 'processing' whose file already left the inbox: finished, or gone."""
@@ -256,8 +266,8 @@ class Service:
         for index, rel in enumerate(ready):
             if self._stop.is_set():
                 return
-            if self.processor.outage.blocked():
-                # The journal is down: nothing can be claimed; the files wait, in order.
+            if self.processor.outage.blocked() or (self.remote is not None and self.remote.blocked()):
+                # The journal (or the broker) is down: nothing can be claimed; the files wait, in order.
                 with self._lock:
                     self._waiting.extend(ready[index:])
                 return
@@ -308,6 +318,8 @@ class Service:
         outage = self.processor.outage
         if outage.blocked():  # nothing to do before the journal's next try
             return min(max(0.05, outage.until - time.time()), 5.0)
+        if self.remote is not None and not self.remote.broker.up:
+            return 1.0  # the broker's probe has its own backoff
         if busy or len(self.tracker):
             return min(0.5, max(0.05, self.config.daemon.settle_seconds / 4))
         wait = next_rescan - time.monotonic()
@@ -360,4 +372,5 @@ class Service:
         return {"inbox": str(self.inbox), "queue_depth": self.pool.depth() + waiting, "in_flight": in_flight,
                 "busy_workers": self.pool.busy, "settling": len(self.tracker), "retry_pending": deferred,
                 "processed": stats.processed, "failed": stats.failed, "retries": stats.retried,
-                "cache_hits": stats.cache_hits, "healthy": self.healthy()}
+                "cache_hits": stats.cache_hits, "healthy": self.healthy(),
+                **({"cluster": self.remote.health()} if self.remote is not None else {})}

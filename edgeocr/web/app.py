@@ -65,6 +65,7 @@ class WebState:
     runner: ThreadPoolExecutor
     metrics: Metrics = field(default_factory=Metrics)
     extra_health: Callable[[], dict] | None = None
+    extra_metrics: Callable[[], list[str]] | None = None  # more Prometheus lines (the cluster's gauges)
     started: float = field(default_factory=time.monotonic)
 
 
@@ -208,7 +209,13 @@ class _Routes:
     def metrics(self) -> bottle.HTTPResponse:
         self.require_auth()
         running, waiting = self.state.admission.depth()
-        return bottle.HTTPResponse(body=self.state.metrics.render(running, waiting), status=200,
+        body = self.state.metrics.render(running, waiting)
+        if self.state.extra_metrics is not None:
+            try:
+                body += "".join(line + "\n" for line in self.state.extra_metrics())
+            except Exception:  # a broken probe must not take /metrics down with it
+                log.exception("extra metrics failed")
+        return bottle.HTTPResponse(body=body, status=200,
                                    headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"})
 
     def openapi(self) -> bottle.HTTPResponse:

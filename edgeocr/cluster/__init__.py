@@ -1,0 +1,1 @@
+"""Many machines: OCR jobs sent through Redis Streams to ``edgeocr worker`` processes."""
