@@ -190,6 +190,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="two images per pack")
     parser.add_argument("--json", type=Path, help="also write the results here")
     parser.add_argument("--pack", action="append", choices=PACKS, help="only this pack (repeatable)")
+    parser.add_argument("--only", action="append", metavar="STAGE=VARIANT",
+                        help="only this variant set: 'defaults' or e.g. detector=fp32 (repeatable)")
     parser.add_argument("--cpu", action="append", choices=list(CPUS), help="only this emulated Pi CPU (repeatable)")
     args = parser.parse_args(argv)
     if shutil.which("qemu-aarch64-static") is None or shutil.which("debootstrap") is None:
@@ -211,6 +213,8 @@ def main(argv: list[str] | None = None) -> int:
     seconds = {"x86-64": 0.0, "aarch64": 0.0}
     for pack in args.pack or PACKS:
         for variants in variant_sets(pack):
+            if args.only and label(variants).replace(", ", ",") not in args.only:
+                continue
             here, here_s = ocr([sys.executable], host_env, pack, variants, images[pack])
             seconds["x86-64"] += here_s
             for cpu in cpus:
@@ -226,7 +230,9 @@ def main(argv: list[str] | None = None) -> int:
                         print(f"    {item}", flush=True)
                     report.append({"pack": pack, "variants": variants, "cpu": cpu, "image": image.name,
                                    "differences": diff, "lines": len(a.get("text_lines", [])),
-                                   "x86_64_text": a.get("text"), "aarch64_text": b.get("text")})
+                                   "x86_64_text": a.get("text"), "aarch64_text": b.get("text"),
+                                   "x86_64_boxes": [line["polygon"] for line in a.get("text_lines", [])],
+                                   "aarch64_boxes": [line["polygon"] for line in b.get("text_lines", [])]})
                 print(f"    ({len(images[pack])} images: x86-64 {here_s:.1f} s, {cpu} under qemu {there_s:.1f} s)", flush=True)
     summary = (f"arm64-check: {matched}/{compared} results identical on aarch64 (qemu) and x86-64 "
                f"({'quick' if args.quick else 'full'}; x86-64 {seconds['x86-64']:.0f} s, aarch64 {seconds['aarch64']:.0f} s)")
