@@ -189,7 +189,7 @@ def _cmd_ocr(args: argparse.Namespace, stdin: BinaryIO, stdout: TextIO, stderr: 
         stderr.write("edgeocr: --pdf takes exactly one input\n")
         return EXIT_USAGE
     config = load_cli_config(args)
-    engine = Engine(config)
+    engine = Engine(config, *config.engine.variants())
     status = EXIT_OK
     many = len(args.inputs) > 1
     for name in args.inputs:
@@ -233,7 +233,7 @@ def _cmd_stream(args: argparse.Namespace, stdin: BinaryIO, stdout: TextIO) -> in
 
     config = load_cli_config(args, extra={"sources.stdin.mode": "single" if args.single else None,
                                           "sources.output": args.output, "sources.save_frames_dir": args.save_frames})
-    engine = Engine(config)
+    engine = Engine(config, *config.engine.variants())
     stop = threading.Event()
     # SIGTERM ends the stream after the frame in hand; the reader notices within half a second.
     previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -261,7 +261,7 @@ def _cmd_serve(args: argparse.Namespace, stderr: TextIO) -> int:
     setup_logging()  # the one format (edgeocr/logs.py), as watch and run use
     config = load_cli_config(args, extra={"web.host": args.host, "web.port": args.port},
                              flags={"web.host": "--host", "web.port": "--port"})
-    server = WebServer(Engine(config), config)
+    server = WebServer(Engine(config, *config.engine.variants()), config)
     try:
         server.serve_forever()
     except OSError as exc:  # the port is taken, or the address is not ours

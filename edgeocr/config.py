@@ -56,10 +56,19 @@ class EngineConfig:
     orientation: bool = True
     split_gap: float = 1.0
     max_pages: int = 500  # pages of one PDF; more is refused from the header (a PDF bomb)
+    # Which of the pack's model variants to run (pack.yaml ``variants``; null: the pack's default).
+    # bench/arm64_check.py sweeps them; the README says which ones read the same on ARM.
+    recognizer_variant: str | None = None
+    detector_variant: str | None = None
+    classifier_variant: str | None = None
 
     def validate(self, where: str) -> None:
         if not 1 <= self.max_pages <= 100_000:
             raise ConfigError(f"{where}.max_pages: must be between 1 and 100000, got {self.max_pages}")
+        for part in ("recognizer", "detector", "classifier"):
+            variant = getattr(self, f"{part}_variant")
+            if variant is not None and not variant.strip():
+                raise ConfigError(f"{where}.{part}_variant: must be a variant name from the pack's pack.yaml or null")
         if self.threads is not None and not 1 <= self.threads <= 64:
             raise ConfigError(f"{where}.threads: must be between 1 and 64, got {self.threads}")
         if self.max_pixels < 1:
@@ -74,6 +83,10 @@ class EngineConfig:
             raise ConfigError(f"{where}.split_gap: must be between 0 (off) and 100 line heights, got {self.split_gap}")
         if not 0.0 <= self.min_confidence <= 1.0:
             raise ConfigError(f"{where}.min_confidence: must be between 0 and 1")
+
+    def variants(self) -> tuple[str | None, str | None, str | None]:
+        """(recognizer, detector, classifier) variants, in Engine()'s argument order."""
+        return self.recognizer_variant, self.detector_variant, self.classifier_variant
 
     def resolved_threads(self) -> int:
         """Configured threads, or the cores this process may use, capped at 4."""

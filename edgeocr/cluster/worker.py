@@ -327,7 +327,7 @@ def main(args: Any, load: Any) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    engine = Engine(config)
+    engine = Engine(config, *config.engine.variants())
     worker = Worker(broker, config, engine, threads=args.job_threads)
     worker.start()
     from ..daemon.command import _sdnotify

@@ -63,7 +63,7 @@ class Service:
         self.folders = resolve_folders(config, command)
         if engine is None:
             from ..engine import Engine
-            engine = Engine(config)
+            engine = Engine(config, *config.engine.variants())
         self.engine = engine
         daemon = config.daemon
         self.inbox = self.folders["inbox"]
@@ -348,7 +348,7 @@ class Service:
         if (new.engine, new.preprocess) != (old.engine, old.preprocess):
             try:
                 from ..engine import Engine
-                engine = Engine(new)
+                engine = Engine(new, *new.engine.variants())
             except Exception as exc:  # a broken pack must not take the running engine down
                 log.error("SIGHUP: engine not reloaded, keeping the running one: %s", exc)
                 return False
