@@ -32,8 +32,9 @@ def start(job: dict):
             result = engine(item["path"], use_det=False, use_cls=False, use_rec=True)
             text = (result.txts[0] if result.txts else "").strip()
             return [{"text": text, "box": [0, 0, 0, 0]}] if text else []
-        result = engine(item["path"])
-        if result.txts is None:
+        # use_* are stored by rapidocr on every call: a page after a line must switch them back.
+        result = engine(item["path"], use_det=True, use_cls=True, use_rec=True)
+        if getattr(result, "txts", None) is None:
             return []
         return [{"text": text, "box": protocol.box_of(box)} for box, text in zip(result.boxes, result.txts)]
 
