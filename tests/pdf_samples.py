@@ -9,6 +9,8 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
+from edgeocr.metrics import edit_distance
+
 CJK_FONT = Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
 # Two pages of a small scan at 300 dpi (a half-A5 slip): mixed Chinese and English, like a receipt.
 MIXED_PAGES = (
@@ -92,10 +94,4 @@ def cer(reference: str, hypothesis: str) -> float:
     """Character error rate (Levenshtein distance over the reference length)."""
     if not reference:
         return 0.0 if not hypothesis else 1.0
-    previous = list(range(len(hypothesis) + 1))
-    for i, ref_char in enumerate(reference, 1):
-        current = [i]
-        for j, hyp_char in enumerate(hypothesis, 1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ref_char != hyp_char)))
-        previous = current
-    return previous[-1] / len(reference)
+    return edit_distance(reference, hypothesis) / len(reference)

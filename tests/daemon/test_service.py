@@ -86,11 +86,9 @@ def test_in_place_mode_writes_beside_and_redoes_only_changed_files(tmp_path, dae
     assert wait_for(lambda: service.health()["processed"] == 2)
 
 
-def test_disk_full_on_a_real_tiny_filesystem_retries_and_loses_nothing(tmp_path, daemon, images, tmpfs):
-    # A real ENOSPC: processed/ is a 256 KiB tmpfs filled up before the file arrives.
-    processed = tmpfs(tmp_path / "processed", "256k")
-    filler = processed / "filler"
-    fd = os.open(filler, os.O_WRONLY | os.O_CREAT)
+def fill_up(path: Path) -> None:
+    """Write ``path`` until its file system says it is full."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT)
     try:
         while True:
             os.write(fd, b"\0" * 4096)
@@ -98,6 +96,13 @@ def test_disk_full_on_a_real_tiny_filesystem_retries_and_loses_nothing(tmp_path,
         pass  # full
     finally:
         os.close(fd)
+
+
+def test_disk_full_on_a_real_tiny_filesystem_retries_and_loses_nothing(tmp_path, daemon, images, tmpfs):
+    # A real ENOSPC: processed/ is a 256 KiB tmpfs filled up before the file arrives.
+    processed = tmpfs(tmp_path / "processed", "256k")
+    filler = processed / "filler"
+    fill_up(filler)
     service = daemon(retry_base_seconds=0.3, retry_max_seconds=0.5, max_attempts=50)
     (tmp_path / "inbox" / "a.png").write_bytes(images["total"])
     assert wait_for(lambda: service.journal.get("a.png") is not None and service.journal.get("a.png").errors)
@@ -183,14 +188,7 @@ def test_a_full_disk_under_the_journal_is_one_outage_with_backoff(tmp_path, daem
     state = tmpfs(tmp_path / "state", "1m")  # room, once the filler goes, for the WAL of 6 files
     service = daemon(retry_base_seconds=0.1, retry_max_seconds=0.8, max_attempts=3)
     filler = state / "filler"
-    fd = os.open(filler, os.O_WRONLY | os.O_CREAT)
-    try:
-        while True:
-            os.write(fd, b"\0" * 4096)
-    except OSError:
-        pass  # full
-    finally:
-        os.close(fd)
+    fill_up(filler)
     caplog.set_level(logging.INFO, logger="edgeocr.daemon")
     inbox = tmp_path / "inbox"
     for i in range(6):
