@@ -22,6 +22,7 @@ from ..detect.classical import ClassicalParams
 from ..packs import PACK_FILE, family_input, sha256_file
 from .charset import latin_charset, write_charset
 from .corpus import sample_english_line
+from .dataset import RenderedLines
 from .export import HEAD_MODES, export_onnx, quantize_int8, render_calibration_lines
 from .fonts import FontFace, latin_training_fonts
 from .profiles import get_profile, with_overrides
@@ -35,7 +36,8 @@ CHARSET = "charset.txt"
 def build_pack(checkpoint: Path, out: Path, name: str, version: str, trained_on: str,
                calibration_count: int = 256, detector: dict[str, Any] | None = None,
                metrics: dict[str, Any] | None = None, fonts: list[Path] | None = None,
-               sample_text=sample_english_line, quantize: dict[str, Any] | None = None) -> Path:
+               sample_text=sample_english_line, quantize: dict[str, Any] | None = None,
+               dataset: type | None = None) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     model, state = load_checkpoint(checkpoint)
     charset = state.get("charset") or latin_charset()
@@ -43,8 +45,13 @@ def build_pack(checkpoint: Path, out: Path, name: str, version: str, trained_on:
         raise ValueError(f"checkpoint has {state['charset_size']} characters, the charset {len(charset)}")
     write_charset(charset, out / CHARSET)
     export_onnx(model, out / REC_FP32)
-    calibration = render_calibration_lines(calibration_count, 7, charset, fonts or latin_training_fonts(),
-                                           sample_text, model.shape.height)
+    if dataset is None:
+        calibration = render_calibration_lines(calibration_count, 7, charset, fonts or latin_training_fonts(),
+                                               sample_text, model.shape.height)
+    else:  # calibrate on what the profile trains on (receipt-scan renders for en-latin-v2)
+        lines = dataset(7, calibration_count, charset, fonts or latin_training_fonts(), sample_text,
+                        model.shape.height, 2048)
+        calibration = [lines.sample(i)[0] for i in range(calibration_count)]
     quantize_int8(out / REC_FP32, out / REC_INT8, calibration, **(quantize or {}))
     pack = {
         "name": name,
@@ -102,14 +109,14 @@ def main(argv: list[str] | None = None) -> None:
                             max_minutes=args.max_minutes)
     charset, fonts = profile.charset(), profile.fonts()
     checkpoint = args.checkpoint or train(config, args.train_dir, charset=charset, fonts=fonts,
-                                          sample_text=profile.sample_text)
+                                          sample_text=profile.sample_text, dataset=profile.dataset or RenderedLines)
     if not args.checkpoint and finished_steps(args.train_dir) < config.steps:
         print(f"training not finished ({finished_steps(args.train_dir)} of {config.steps} steps): no pack yet")
         return
     font_names = ", ".join(f.name if isinstance(f, FontFace) else f.stem for f in fonts)
     trained_on = f"{profile.description}, seed {args.seed}, fonts: {font_names}"
     build_pack(checkpoint, args.out, args.name or profile.pack_name, args.version, trained_on, fonts=fonts,
-               sample_text=profile.sample_text,
+               sample_text=profile.sample_text, dataset=profile.dataset,
                quantize={**profile.quantize, **({"head": args.int8_head} if args.int8_head else {})})
     print(f"pack written to {args.out}")
 

@@ -12,6 +12,7 @@ from .charset import latin_charset, zh_en_charset
 from .corpus import sample_english_line
 from .corpus_zh import sample_zh_en_line
 from .fonts import latin_training_fonts, zh_en_training_fonts
+from .scan_data import ScanLines, sample_scan_text, scan_charset, scan_training_fonts
 from .train import TrainConfig
 
 
@@ -25,6 +26,9 @@ class Profile:
     description: str
     # How the INT8 file treats the LSTM and the output layer; see export.quantize_int8.
     quantize: dict[str, Any]
+    # What renders training samples; None: plain lines (dataset.RenderedLines, render.py), and
+    # INT8 calibration lines as export.render_calibration_lines draws them, as v1 was built.
+    dataset: type | None = None
 
 
 PROFILES: dict[str, Profile] = {
@@ -36,6 +40,23 @@ PROFILES: dict[str, Profile] = {
         train=TrainConfig(steps=4000),
         description="rendered English/receipt lines (wordfreq English words, prices, dates, codes)",
         quantize={"quantize_lstm": True, "head": "static"},
+    ),
+    # The fast path's model (issue 14): trained on receipt-scan renders, with a mark for lines in
+    # another script. Sized for 2 CPU cores and at most 150 minutes; one step (batch 64) takes
+    # ~0.7 s there with one rendering process. Wider than v1 in the last four convolutions only:
+    # the full 1.1 M-parameter (24..128, 128) shape would not fit 1 MB in INT8 and costs 2x per step.
+    "latin-v2": Profile(
+        pack_name="en-latin-v2",
+        charset=scan_charset,
+        fonts=scan_training_fonts,
+        sample_text=sample_scan_text,
+        train=TrainConfig(steps=5000, lr=2e-3, warmup_steps=300, channels=(16, 32, 64, 96, 128, 128), hidden=96,
+                          val_size=512, val_every=500, max_width=512),
+        description=("receipt-scan renders of English/receipt lines (wordfreq English words, prices, dates, codes; "
+                     "neighbour-line slivers, condensed and dot-matrix type, thermal fade, low resolution, skew, "
+                     "JPEG) and 10 % Chinese or mixed lines labelled U+FFFD per non-Latin character"),
+        quantize={"quantize_lstm": True, "head": "static"},
+        dataset=ScanLines,
     ),
     # Release run, sized for the accelerator (numbers from bench/recognizer_shapes.py). 32 px high:
     # 48 px costs 1.5x the backbone's multiply-adds (INT8 6.5 vs 3.6 ms a line on 1 thread) and

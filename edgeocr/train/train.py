@@ -93,7 +93,7 @@ def evaluate(model: Crnn, loader: DataLoader, charset: list[str], device: torch.
 
 
 def train(config: TrainConfig, out: Path, charset: list[str] | None = None, fonts: list[Path] | None = None,
-          sample_text=sample_english_line, log=print) -> Path:
+          sample_text=sample_english_line, log=print, dataset=RenderedLines) -> Path:
     """Train (resuming from ``out/last.pt`` when present) and return the best checkpoint's path."""
     out.mkdir(parents=True, exist_ok=True)
     charset = charset or latin_charset()
@@ -116,8 +116,8 @@ def train(config: TrainConfig, out: Path, charset: list[str] | None = None, font
         start_step, best_cer = state["step"], state["best_cer"]
         log(f"resumed from {last_path} at step {start_step}")
 
-    train_set = RenderedLines(config.seed, config.train_size, charset, fonts, sample_text, config.height, config.max_width)
-    val_set = RenderedLines(config.seed + 1_000_003, config.val_size, charset, fonts, sample_text, config.height, config.max_width)
+    train_set = dataset(config.seed, config.train_size, charset, fonts, sample_text, config.height, config.max_width)
+    val_set = dataset(config.seed + 1_000_003, config.val_size, charset, fonts, sample_text, config.height, config.max_width)
     generator = torch.Generator().manual_seed(config.seed)
     # The whole run's sample order is fixed by the seed; a resumed run starts where the last
     # checkpoint stopped instead of rendering and discarding the batches already seen.
