@@ -61,6 +61,11 @@ class EngineConfig:
     recognizer_variant: str | None = None
     detector_variant: str | None = None
     classifier_variant: str | None = None
+    # Our own CRNN reads the lines it is sure of and the pack's recognizer the rest (cascade.py);
+    # the threshold is the fast pack's calibrated one unless set here.
+    fast_path: bool = False
+    fast_path_pack: str = "en-latin-v2"
+    fast_path_threshold: float | None = None
 
     def validate(self, where: str) -> None:
         if not 1 <= self.max_pages <= 100_000:
@@ -83,6 +88,10 @@ class EngineConfig:
             raise ConfigError(f"{where}.split_gap: must be between 0 (off) and 100 line heights, got {self.split_gap}")
         if not 0.0 <= self.min_confidence <= 1.0:
             raise ConfigError(f"{where}.min_confidence: must be between 0 and 1")
+        if self.fast_path_threshold is not None and not 0.0 <= self.fast_path_threshold <= 1.0:
+            raise ConfigError(f"{where}.fast_path_threshold: must be between 0 and 1 or null (the fast pack's own)")
+        if not self.fast_path_pack.strip():
+            raise ConfigError(f"{where}.fast_path_pack: must name a pack (en-latin-v2)")
 
     def variants(self) -> tuple[str | None, str | None, str | None]:
         """(recognizer, detector, classifier) variants, in Engine()'s argument order."""

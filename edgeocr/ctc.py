@@ -18,6 +18,8 @@ class DecodedText:
     char_probs: tuple[float, ...]
     # (first, last) output frame of each character, where the decoder knows them (greedy does).
     frames: tuple[tuple[int, int], ...] = ()
+    # Which recognizer (its pack's name) produced it, where one page is read by more than one.
+    reader: str = ""
 
     @property
     def confidence(self) -> float:

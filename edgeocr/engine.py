@@ -23,7 +23,7 @@ from .pdf_input import is_pdf
 from .packs import ModelPack, find_pack_dir, load_pack
 from .preprocess import preprocess
 from .read import PageReading, read_page
-from .registry import build_classifier, build_detectors, build_recognizer
+from .registry import build_classifier, build_detectors, build_fast_path, build_recognizer
 from .result import SCHEMA_VERSION, OcrResult, TextLine, error_dict, polygon_of
 from .textnorm import latin_halfwidth
 
@@ -45,6 +45,12 @@ class Engine:
                                          verify=engine_config.verify_checksums)
         self.threads = engine_config.resolved_threads()
         self.recognizer = build_recognizer(self.pack, self.threads, recognizer_variant, engine_config.batch_size)
+        self.fast_pack: ModelPack | None = None
+        if engine_config.fast_path:
+            self.fast_pack = load_pack(find_pack_dir(engine_config.fast_path_pack, engine_config.models_dir),
+                                       verify=engine_config.verify_checksums)
+            self.recognizer = build_fast_path(self.fast_pack, self.recognizer, self.threads,
+                                              engine_config.fast_path_threshold, engine_config.batch_size)
         self.detectors: dict[str, Detector] = build_detectors(self.pack, self.threads, detector_variant)
         self.classifier = build_classifier(self.pack, self.threads, classifier_variant) if engine_config.orientation else None
         # Colour pages stay colour where the pack's networks take three channels.
@@ -143,7 +149,8 @@ class Engine:
         timings["assemble"] = time.perf_counter() - clock
         return OcrResult(lines, decoded.width, decoded.height, decoded.sha256, decoded.format,
                          self.pack.name, self.pack.version, detector.name, timings, rows=rows,
-                         orientation=reading.angle, scripts=self.pack.scripts)
+                         orientation=reading.angle, scripts=self.pack.scripts,
+                         fast_path=self.fast_pack.name if self.fast_pack else None)
 
     def _assemble(self, reading: PageReading, found: list) -> tuple[tuple[TextLine, ...], tuple[str, ...]]:
         """Lines in reading order, and the text of each visual row (its boxes joined)."""
@@ -158,5 +165,5 @@ class Engine:
             row_texts.append(join_row(texts, [cell.upright_quad for cell in cells]))
             for cell, text in zip(cells, texts):
                 ordered.append(TextLine(text, cell.text.confidence, polygon_of(cell.quad),
-                                        found[cell.index].score, cell.angle, cell.direction))
+                                        found[cell.index].score, cell.angle, cell.direction, cell.text.reader))
         return tuple(ordered), tuple(row_texts)

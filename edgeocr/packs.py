@@ -54,6 +54,8 @@ class RecognizerSpec:
     blank_index: int = 0
     batch_size: int | None = None     # the pack's measured best; engine.batch_size overrides
     variants: dict[str, str] = field(default_factory=dict)
+    # A fast pack's calibrated acceptance rule (threshold, calibration, aspect limits; cascade.py).
+    fast_path: dict[str, Any] = field(default_factory=dict)
 
     # The names the rest of the code used before input conventions became an InputSpec.
     @property
@@ -210,6 +212,7 @@ def load_pack(directory: Path, verify: bool = True) -> ModelPack:
         blank_index=int(rec.get("blank_index", 0)),
         batch_size=rec.get("batch_size"),
         variants=dict(rec.get("variants") or {}),
+        fast_path=dict(rec.get("fast_path") or {}),
     )
     if recognizer.blank_index != 0:
         raise ModelPackError(f"{where}: blank_index must be 0 (the charset file lists classes 1..N)")

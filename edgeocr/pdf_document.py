@@ -37,7 +37,8 @@ def _text_layer_page(page: PdfPage, engine: Any) -> dict[str, Any]:
         box = [int(round(x0 * scale)), int(round(y0 * scale)), int(round(x1 * scale)), int(round(y1 * scale))]
         lines.append({"text": text, "confidence": 1.0, "box": box,
                       "polygon": [[box[0], box[1]], [box[2], box[1]], [box[2], box[3]], [box[0], box[3]]],
-                      "detection_score": 1.0, "orientation": 0, "direction": "horizontal"})
+                      "detection_score": 1.0, "orientation": 0, "direction": "horizontal",
+                      "recognizer": "pdf-text-layer"})
     return {"success": True, "schema_version": SCHEMA_VERSION, "text_lines": lines,
             "text": "\n".join(line["text"] for line in lines), "total_time": 0.0,
             "image": {"width": int(round(page.width_pt * scale)), "height": int(round(page.height_pt * scale)),

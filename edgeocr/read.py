@@ -98,7 +98,7 @@ def read_page(page: np.ndarray, found: list[DetectedLine], recognizer: Recognize
         return PageReading([], 0, (width, height))
 
     page_vertical = mostly_vertical(sizes)
-    page_angle = _quarter(crops, sizes, recognizer) if page_vertical else 0
+    page_angle = _quarter(crops, sizes, recognizer.primary) if page_vertical else 0
     # Per line: the angle to read it at, or None for a line running across the page's direction,
     # which is read both ways and the surer reading kept.
     angles: list[int | None] = []
@@ -112,23 +112,26 @@ def read_page(page: np.ndarray, found: list[DetectedLine], recognizer: Recognize
             page_angle = 180
 
     jobs: list[tuple[int, int]] = []   # (position in crops, angle)
+    both_ways: list[tuple[int, int]] = []   # read at 90 and at 270 by one model, so confidences compare
     for k, angle in enumerate(angles):
         if angle is None:
-            jobs += [(k, 90), (k, 270)]
+            both_ways += [(k, 90), (k, 270)]
         else:
             jobs.append((k, angle))
     texts = recognizer.recognize([turn(crops[k], angle) for k, angle in jobs], beam_width=beam_width)
+    texts += recognizer.primary.recognize([turn(crops[k], angle) for k, angle in both_ways], beam_width=beam_width)
     best: dict[int, tuple[DecodedText, int]] = {}
-    for (k, angle), text in zip(jobs, texts):
+    for (k, angle), text in zip(jobs + both_ways, texts):
         if k not in best or text.confidence > best[k][0].confidence:
             best[k] = (text, angle)
 
     lines = []
     for k, (text, angle) in sorted(best.items()):
         quad = found[indices[k]].quad
+        reader = recognizer.reader_of(text)
         turned_h, turned_w = turn(crops[k], angle).shape[:2]
-        input_width = line_width(turned_h, turned_w, recognizer.spec)
-        parts = split_at_gaps(text, recognizer.stride, input_width, int(recognizer.spec.height or 0), split_gap)
+        input_width = line_width(turned_h, turned_w, reader.spec)
+        parts = split_at_gaps(text, reader.stride, input_width, int(reader.spec.height or 0), split_gap)
         # The box's corners in reading order: turning the crop counter-clockwise by a quarter makes
         # its top-right corner the reading top-left, and so on round.
         reading = np.roll(quad, -(angle // 90), axis=0)

@@ -8,6 +8,7 @@ each line is decoded only over its own frames, so padding never adds characters.
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 
 import numpy as np
 
@@ -38,8 +39,9 @@ def measure_stride(session, spec: InputSpec) -> int:
 
 class Recognizer:
     def __init__(self, session, charset: list[str], spec: InputSpec, batch_size: int = 16, blank_index: int = 0,
-                 where: str = "recognizer", lanes: int = 1) -> None:
+                 where: str = "recognizer", lanes: int = 1, name: str = "") -> None:
         self.session = session
+        self.name = name
         # Lines are independent: ``lanes`` of them run at once, each on one ONNX Runtime thread
         # (the session is made with one), which on small line tensors beats one line at a time
         # on several intra-op threads. The pool lives for one call, so nothing outlives it.
@@ -54,6 +56,15 @@ class Recognizer:
             raise ModelPackError(f"{where}: the model has {classes} classes but the charset has "
                                  f"{len(charset)} entries (+1 blank = {len(charset) + 1})")
         self.stride = measure_stride(session, spec)
+
+    @property
+    def primary(self) -> "Recognizer":
+        """The recognizer whose confidences orientation checks compare (``cascade`` has two)."""
+        return self
+
+    def reader_of(self, text: DecodedText) -> "Recognizer":
+        """The recognizer that read ``text``, for its stride and input convention."""
+        return self
 
     def probabilities(self, lines: list[np.ndarray], batch_size: int | None = None) -> list[np.ndarray]:
         """Per-line ``(T_i, C)`` probabilities for lines already resized by ``resize_line``."""
@@ -87,4 +98,4 @@ class Recognizer:
         if not crops:
             return []
         lines = [resize_line(crop, self.spec) for crop in crops]
-        return [self.decode(p, beam_width) for p in self.probabilities(lines, batch_size)]
+        return [replace(self.decode(p, beam_width), reader=self.name) for p in self.probabilities(lines, batch_size)]

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import fields
 from typing import Any, Callable
 
+from .cascade import FastPathParams, FastPathRecognizer
 from .detect import Detector
 from .detect.classical import ClassicalDetector, ClassicalParams
 from .detect.db import DbDetector, DbParams
@@ -38,7 +39,7 @@ def _ctc_recognizer(pack: ModelPack, threads: int, variant: str | None, batch_si
     # the same thread budget, better spent on small line tensors.
     session = create_session(pack.recognizer_model(variant), 1)
     return Recognizer(session, pack.charset(), spec.input, batch_size or spec.batch_size or 16, spec.blank_index,
-                      where=f"pack {pack.name}: {spec.model} with {spec.charset}", lanes=threads)
+                      where=f"pack {pack.name}: {spec.model} with {spec.charset}", lanes=threads, name=pack.name)
 
 
 RECOGNIZERS: dict[str, Callable[..., Recognizer]] = {"crnn-ctc": _ctc_recognizer, "ppocr-ctc": _ctc_recognizer}
@@ -47,6 +48,14 @@ RECOGNIZERS: dict[str, Callable[..., Recognizer]] = {"crnn-ctc": _ctc_recognizer
 def build_recognizer(pack: ModelPack, threads: int, variant: str | None = None,
                      batch_size: int | None = None) -> Recognizer:
     return RECOGNIZERS[pack.recognizer.type](pack, threads, variant, batch_size)
+
+
+def build_fast_path(fast_pack: ModelPack, accurate: Recognizer, threads: int, threshold: float | None = None,
+                    batch_size: int | None = None) -> FastPathRecognizer:
+    """The cascade: ``fast_pack``'s recognizer first, ``accurate`` for the lines it does not take."""
+    where = f"pack {fast_pack.name} (engine.fast_path_pack)"
+    params = FastPathParams.from_pack(fast_pack.recognizer.fast_path, where, threshold)
+    return FastPathRecognizer(build_recognizer(fast_pack, threads, None, batch_size), accurate, params)
 
 
 def _db_detector(pack: ModelPack, threads: int, variant: str | None) -> Detector:

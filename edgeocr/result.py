@@ -17,6 +17,7 @@ class TextLine:
     detection_score: float
     orientation: int = 0  # counter-clockwise degrees the crop was turned before recognition
     direction: str = "horizontal"  # which way the text runs on the input image (or "square")
+    recognizer: str = ""  # the pack whose recognizer read it (two with engine.fast_path)
 
     @property
     def box(self) -> tuple[int, int, int, int]:
@@ -33,6 +34,7 @@ class TextLine:
             "detection_score": round(self.detection_score, 4),
             "orientation": self.orientation,
             "direction": self.direction,
+            "recognizer": self.recognizer,
         }
 
 
@@ -51,6 +53,7 @@ class OcrResult:
     rows: tuple[str, ...] | None = None
     orientation: int = 0            # counter-clockwise degrees the page was turned to read it
     scripts: tuple[str, ...] = ()   # the scripts the pack can read
+    fast_path: str | None = None    # the fast pack reading first (engine.fast_path), if any
 
     @property
     def text(self) -> str:
@@ -72,7 +75,7 @@ class OcrResult:
             "image": {"width": self.width, "height": self.height, "sha256": self.sha256, "format": self.image_format},
             "orientation": self.orientation,
             "model": {"name": self.model_name, "version": self.model_version, "detector": self.detector},
-            "engine": {"scripts": list(self.scripts)},
+            "engine": {"scripts": list(self.scripts), "fast_path": self.fast_path},
             "timings": {stage: round(seconds, 4) for stage, seconds in self.timings.items()},
         }
 

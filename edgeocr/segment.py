@@ -50,7 +50,7 @@ def split_at_gaps(text: DecodedText, stride: int, width: int, height: int, min_g
         start = max(0.0, text.frames[first][0] * stride / width - pad)
         end = min(1.0, (text.frames[last][1] + 1) * stride / width + pad)
         parts.append(Part(DecodedText(text.text[first : last + 1], text.char_probs[first : last + 1],
-                                      text.frames[first : last + 1]), start, end))
+                                      text.frames[first : last + 1], text.reader), start, end))
     return parts
 
 

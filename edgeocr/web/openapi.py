@@ -70,7 +70,8 @@ def build_openapi(config: Config, detectors: list[str]) -> dict[str, Any]:
         "text": {"type": "string"}, "confidence": {"type": "number"},
         "box": {"type": "array", "items": {"type": "integer"}, "minItems": 4, "maxItems": 4},
         "polygon": {"type": "array", "items": {"type": "array", "items": {"type": "integer"}}},
-        "detection_score": {"type": "number"}, "orientation": {"type": "integer"}}}
+        "detection_score": {"type": "number"}, "orientation": {"type": "integer"},
+        "direction": {"type": "string"}, "recognizer": {"type": "string"}}}
     schemas = {
         "Error": {"type": "object", "required": ["success", "error"], "properties": {
             "success": {"type": "boolean", "enum": [False]},
