@@ -66,27 +66,35 @@ class Recognizer:
         """The recognizer that read ``text``, for its stride and input convention."""
         return self
 
-    def probabilities(self, lines: list[np.ndarray], batch_size: int | None = None) -> list[np.ndarray]:
-        """Per-line ``(T_i, C)`` probabilities for lines already resized by ``resize_line``."""
-        out: list[np.ndarray | None] = [None] * len(lines)
+    def _each_batch(self, lines: list[np.ndarray], batch_size: int | None, use) -> list:
+        """``use(probs)`` on every line's ``(T_i, C)`` probabilities, batch by batch, in input order.
+
+        A batch's output is dropped as soon as its lines are used: with 18,708 classes one
+        receipt's probabilities, held all at once, come to ~200 MB, while a batch's are a few MB.
+        """
+        out: list = [None] * len(lines)
         size = batch_size or self.batch_size
         if self.lanes > 1:  # smaller batches rather than an idle lane
             size = max(1, min(size, -(-len(lines) // self.lanes)))
         batches = make_batches(lines, size)
 
-        def run(indices: list[int]) -> np.ndarray:
-            return self.session.run(None, {self.input_name: to_batch([lines[i] for i in indices], self.spec)})[0]
+        def run(indices: list[int]) -> None:
+            probs = self.session.run(None, {self.input_name: to_batch([lines[i] for i in indices], self.spec)})[0]
+            for row, index in enumerate(indices):
+                steps = min(probs.shape[1], -(-lines[index].shape[1] // self.stride))
+                out[index] = use(probs[row, :steps])
 
         if self.lanes > 1 and len(batches) > 1:
             with ThreadPoolExecutor(min(self.lanes, len(batches)), thread_name_prefix="edgeocr-lines") as pool:
-                answers = list(pool.map(run, batches))
+                list(pool.map(run, batches))
         else:
-            answers = [run(indices) for indices in batches]
-        for indices, probs in zip(batches, answers):
-            for row, index in enumerate(indices):
-                steps = min(probs.shape[1], -(-lines[index].shape[1] // self.stride))
-                out[index] = probs[row, :steps]
-        return [p for p in out if p is not None]
+            for indices in batches:
+                run(indices)
+        return out
+
+    def probabilities(self, lines: list[np.ndarray], batch_size: int | None = None) -> list[np.ndarray]:
+        """Per-line ``(T_i, C)`` probabilities (copies) for lines already resized by ``resize_line``."""
+        return self._each_batch(lines, batch_size, np.array)
 
     def decode(self, probs: np.ndarray, beam_width: int = 0) -> DecodedText:
         if beam_width > 1:
@@ -98,4 +106,4 @@ class Recognizer:
         if not crops:
             return []
         lines = [resize_line(crop, self.spec) for crop in crops]
-        return [replace(self.decode(p, beam_width), reader=self.name) for p in self.probabilities(lines, batch_size)]
+        return self._each_batch(lines, batch_size, lambda probs: replace(self.decode(probs, beam_width), reader=self.name))
