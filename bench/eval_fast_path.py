@@ -19,20 +19,19 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import statistics
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.eval_int8 import Tally  # noqa: E402
 from bench.eval_recognizer import _casefold, score, sroie_crops  # noqa: E402
 from bench.evalsets import KINDS, render_eval_set  # noqa: E402
 from bench.results_io import write_results  # noqa: E402
 from edgeocr.config import Config  # noqa: E402
 from edgeocr.engine import Engine  # noqa: E402
-from edgeocr.evaluation import WordCounts, line_edits, load_labelled_pages  # noqa: E402
+from edgeocr.evaluation import load_labelled_pages  # noqa: E402
 from edgeocr.metrics import edit_distance  # noqa: E402
 from edgeocr.packs import find_pack_dir, load_pack  # noqa: E402
 from edgeocr.registry import build_recognizer  # noqa: E402
@@ -44,37 +43,28 @@ def engine_for(threads: int, fast_path: bool, fast_pack: str) -> Engine:
     return Engine(dataclasses.replace(base, engine=engine))
 
 
-class Tally:
-    def __init__(self, fast_name: str) -> None:
-        self.fast_name = fast_name
-        self.words, self.edits, self.chars, self.lines, self.fast_lines = WordCounts(), 0, 0, 0, 0
-        self.totals: list[float] = []
-        self.recognize: list[float] = []
+class FastTally(Tally):
+    """eval_int8's per-engine counts, plus how many lines the fast pack read."""
 
-    def add(self, engine: Engine, page) -> None:
-        started = time.perf_counter()
-        result = engine.ocr_bytes(page.image_path.read_bytes())
-        self.totals.append(time.perf_counter() - started)
-        self.recognize.append(result.timings.get("recognize", 0.0))
-        predicted = [line.text for line in result.text_lines]
+    def __init__(self, fast_name: str) -> None:
+        super().__init__()
+        self.fast_name, self.lines, self.fast_lines = fast_name, 0, 0
+
+    def add(self, engine: Engine, page):
+        result = super().add(engine, page)
         self.lines += len(result.text_lines)
         self.fast_lines += sum(line.recognizer == self.fast_name for line in result.text_lines)
-        truth = [line.text for line in page.lines]
-        self.words.add(predicted, truth)
-        e, c = line_edits(predicted, truth)
-        self.edits, self.chars = self.edits + e, self.chars + c
+        return result
 
     def summary(self) -> dict:
-        return {"word_f1": self.words.f1, "line_cer": self.edits / max(self.chars, 1),
-                "fast_share": self.fast_lines / max(self.lines, 1), "p50_s": statistics.median(self.totals),
-                "recognize_p50_s": statistics.median(self.recognize)}
+        return {**super().summary(), "fast_share": self.fast_lines / max(self.lines, 1)}
 
 
 def receipts(pages, threads_list: list[int], fast_pack: str) -> list[dict]:
     plan = [(threads, on) for threads in threads_list for on in (False, True)]
     engines = [engine_for(threads, on, fast_pack) for threads, on in plan]
     fast_name = load_pack(find_pack_dir(fast_pack)).name
-    tallies = [Tally(fast_name) for _ in plan]
+    tallies = [FastTally(fast_name) for _ in plan]
     for engine in engines:
         engine.ocr_bytes(pages[0].image_path.read_bytes())  # warm-up
     for number, page in enumerate(pages, 1):

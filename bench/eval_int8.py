@@ -47,7 +47,8 @@ class Tally:
         self.stage_times: dict[str, list[float]] = {"detect": [], "recognize": []}
         self.totals: list[float] = []
 
-    def add(self, engine: Engine, page) -> None:
+    def add(self, engine: Engine, page):
+        """Read ``page`` with ``engine``, count it, and return the result."""
         started = time.perf_counter()
         result = engine.ocr_bytes(page.image_path.read_bytes())
         self.totals.append(time.perf_counter() - started)
@@ -58,6 +59,7 @@ class Tally:
         self.words.add(predicted, truth)
         e, c = line_edits(predicted, truth)
         self.edits, self.chars = self.edits + e, self.chars + c
+        return result
 
     def summary(self) -> dict:
         return {"word_f1": self.words.f1, "line_cer": self.edits / max(self.chars, 1),

@@ -174,14 +174,20 @@ def render_line(
     else:
         crop = cv2.resize(crop, (out_w, height), interpolation=cv2.INTER_AREA)
 
+    return blur_noise_jpeg(crop, rng, s)
+
+
+def blur_noise_jpeg(crop: np.ndarray, rng: random.Random, s: float, blur_max: float = 1.1, noise_max: float = 14.0,
+                    jpeg_share: float = 0.3, jpeg_worst: int = 25) -> np.ndarray:
+    """A crop's last degradations, each with a chance scaled by ``s``: blur, noise, JPEG; uint8 out."""
     if rng.random() < 0.3 * s:
-        crop = cv2.GaussianBlur(crop, (0, 0), rng.uniform(0.3, 1.1))
+        crop = cv2.GaussianBlur(crop, (0, 0), rng.uniform(0.3, blur_max))
     if rng.random() < 0.4 * s:
-        noise = np.random.default_rng(rng.randrange(2**32)).normal(0, rng.uniform(2, 14), crop.shape)
+        noise = np.random.default_rng(rng.randrange(2**32)).normal(0, rng.uniform(2, noise_max), crop.shape)
         crop = crop + noise.astype(np.float32)
     crop = np.clip(crop, 0, 255).astype(np.uint8)
-    if rng.random() < 0.3 * s:
-        ok, buf = cv2.imencode(".jpg", crop, [cv2.IMWRITE_JPEG_QUALITY, rng.randint(25, 85)])
+    if rng.random() < jpeg_share * s:
+        ok, buf = cv2.imencode(".jpg", crop, [cv2.IMWRITE_JPEG_QUALITY, rng.randint(jpeg_worst, 85)])
         if ok:
             crop = cv2.imdecode(buf, cv2.IMREAD_GRAYSCALE)
     return crop

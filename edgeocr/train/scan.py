@@ -20,7 +20,7 @@ import numpy as np
 
 from ..cascade import FOREIGN_MARK
 from .fonts import FontFace
-from .render import _background, _draw_text, _ink_bounds, font_source, load_font
+from .render import _background, _draw_text, _ink_bounds, blur_noise_jpeg, font_source, load_font
 
 __all__ = ["FOREIGN_MARK", "render_scan_line"]
 
@@ -166,14 +166,4 @@ def render_scan_line(
         crop = cv2.resize(small, (out_w, height), interpolation=rng.choice([cv2.INTER_LINEAR, cv2.INTER_CUBIC]))
     else:
         crop = cv2.resize(crop, (out_w, height), interpolation=cv2.INTER_AREA)
-    if rng.random() < 0.3 * s:
-        crop = cv2.GaussianBlur(crop, (0, 0), rng.uniform(0.3, 1.2))
-    if rng.random() < 0.4 * s:
-        noise = np.random.default_rng(rng.randrange(2**32)).normal(0, rng.uniform(2, 16), crop.shape)
-        crop = crop + noise.astype(np.float32)
-    crop = np.clip(crop, 0, 255).astype(np.uint8)
-    if rng.random() < 0.4 * s:
-        ok, buf = cv2.imencode(".jpg", crop, [cv2.IMWRITE_JPEG_QUALITY, rng.randint(20, 85)])
-        if ok:
-            crop = cv2.imdecode(buf, cv2.IMREAD_GRAYSCALE)
-    return crop
+    return blur_noise_jpeg(crop, rng, s, blur_max=1.2, noise_max=16.0, jpeg_share=0.4, jpeg_worst=20)
