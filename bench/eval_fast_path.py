@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.eval_int8 import Tally  # noqa: E402
+from bench.eval_int8 import Tally, read_in_turn  # noqa: E402
 from bench.eval_recognizer import _casefold, score, sroie_crops  # noqa: E402
 from bench.evalsets import KINDS, render_eval_set  # noqa: E402
 from bench.results_io import write_results  # noqa: E402
@@ -65,13 +65,7 @@ def receipts(pages, threads_list: list[int], fast_pack: str) -> list[dict]:
     engines = [engine_for(threads, on, fast_pack) for threads, on in plan]
     fast_name = load_pack(find_pack_dir(fast_pack)).name
     tallies = [FastTally(fast_name) for _ in plan]
-    for engine in engines:
-        engine.ocr_bytes(pages[0].image_path.read_bytes())  # warm-up
-    for number, page in enumerate(pages, 1):
-        for engine, tally in zip(engines, tallies):
-            tally.add(engine, page)
-        if number % 10 == 0:
-            print(f"  {number}/{len(pages)} receipts", flush=True)
+    read_in_turn(engines, tallies, pages)
     return [{"threads": threads, "fast_path": on, **tally.summary()} for (threads, on), tally in zip(plan, tallies)]
 
 

@@ -67,6 +67,18 @@ class Tally:
                 **{f"{stage}_p50_s": statistics.median(ts) for stage, ts in self.stage_times.items()}}
 
 
+def read_in_turn(engines: list[Engine], tallies: list[Tally], pages) -> None:
+    """After one warm-up each, every engine reads each receipt in turn, so a change in the
+    machine's load falls on all of them alike: their times compare within one receipt."""
+    for engine in engines:
+        engine.ocr_bytes(pages[0].image_path.read_bytes())
+    for number, page in enumerate(pages, 1):
+        for engine, tally in zip(engines, tallies):
+            tally.add(engine, page)
+        if number % 10 == 0:
+            print(f"  {number}/{len(pages)} receipts", flush=True)
+
+
 def run_lines(engine: Engine, line_sets: dict) -> dict:
     out = {}
     for kind, lines in line_sets.items():
@@ -97,13 +109,7 @@ def variant_rows(args, pages, line_sets) -> list[dict]:
     plan = candidates(pack) + [shipped]
     engines = [engine_with(args.pack, args.threads, **chosen) for _, _, chosen in plan]
     tallies = [Tally() for _ in plan]
-    for engine in engines:
-        engine.ocr_bytes(pages[0].image_path.read_bytes())  # warm-up
-    for number, page in enumerate(pages, 1):
-        for engine, tally in zip(engines, tallies):
-            tally.add(engine, page)
-        if number % 10 == 0:
-            print(f"  {number}/{len(pages)} receipts", flush=True)
+    read_in_turn(engines, tallies, pages)
     rows = []
     for (part, variant, chosen), engine, tally in zip(plan, engines, tallies):
         file = "" if part in ("all", "shipped") else getattr(pack, part).variants[variant]
