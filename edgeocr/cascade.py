@@ -98,14 +98,11 @@ class FastPathRecognizer:
     def reader_of(self, text: DecodedText) -> Recognizer:
         return self.fast if text.reader == self.fast.name else self.accurate
 
-    def accepts(self, crop: np.ndarray, text: DecodedText) -> bool:
-        return accepts(self.params, crop, text)
-
     def recognize(self, crops: list[np.ndarray], batch_size: int | None = None, beam_width: int = 0) -> list[DecodedText]:
         if not crops:
             return []
         first = self.fast.recognize(crops, batch_size, beam_width)
-        refused = [i for i, (crop, text) in enumerate(zip(crops, first)) if not self.accepts(crop, text)]
+        refused = [i for i, (crop, text) in enumerate(zip(crops, first)) if not accepts(self.params, crop, text)]
         out = list(first)
         for i, text in zip(refused, self.accurate.recognize([crops[i] for i in refused], batch_size, beam_width)):
             out[i] = text

@@ -92,10 +92,6 @@ class Recognizer:
                 run(indices)
         return out
 
-    def probabilities(self, lines: list[np.ndarray], batch_size: int | None = None) -> list[np.ndarray]:
-        """Per-line ``(T_i, C)`` probabilities (copies) for lines already resized by ``resize_line``."""
-        return self._each_batch(lines, batch_size, np.array)
-
     def decode(self, probs: np.ndarray, beam_width: int = 0) -> DecodedText:
         if beam_width > 1:
             return beam_decode(probs, self.charset, beam_width, self.blank_index)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import os
 from pathlib import Path
 
@@ -22,13 +23,15 @@ M_ARENA_MAX = -8
 MALLOC_ARENAS = 2
 
 
+@functools.cache
 def limit_malloc_arenas(arenas: int = MALLOC_ARENAS) -> bool:
     """Cap glibc's malloc arenas, unless ``MALLOC_ARENA_MAX`` is set; True when the cap was set.
 
     Each thread that allocates may get an arena of its own (up to 8 per core), and freed line
     tensors stay in the arena that held them: with recognizer lanes, ORT's threads and the web's,
     peak RSS over 50 SROIE-dev receipts was 358 MiB with glibc's default and 282 MiB with two.
-    A no-op off glibc (musl, macOS) and where the user chose a value.
+    A no-op off glibc (musl, macOS) and where the user chose a value. Done once per process:
+    every session creation asks, and the answer does not change.
     """
     if "MALLOC_ARENA_MAX" in os.environ:
         return False
