@@ -18,7 +18,7 @@ from .charset import latin_charset, zh_en_charset
 from .corpus import sample_english_line
 from .corpus_zh import sample_zh_en_line
 from .dataset import RenderedLines
-from .fonts import cjk_training_fonts, is_reserved_font, latin_training_fonts
+from .fonts import cjk_training_fonts, latin_training_fonts
 from .render import font_covers
 from .scan import FOREIGN_MARK, render_scan_line
 
@@ -72,8 +72,8 @@ class ScanLines(RenderedLines):
         super().__init__(seed, size, charset, fonts, sample_text, height, max_width, clean_share)
         if FOREIGN_MARK not in self.class_of:
             raise ValueError("ScanLines needs a charset with FOREIGN_MARK (scan_charset())")
-        self.latin_fonts = [f for f in fonts if font_covers(f, "Aa0") and not is_reserved_font(f)
-                            and not font_covers(f, "的")]
+        # train() refuses the reserved evaluation fonts before any dataset is made.
+        self.latin_fonts = [f for f in fonts if font_covers(f, "Aa0") and not font_covers(f, "的")]
         self.cjk_fonts = [f for f in fonts if font_covers(f, "的")]
         if not self.latin_fonts:
             raise ValueError("no Latin font among the training fonts")
