@@ -116,6 +116,11 @@ def test_without_the_fast_path_every_line_names_the_pack(engine):
     assert result.to_dict()["engine"]["fast_path"] is None
 
 
+def test_a_fast_pack_that_is_not_installed_is_refused_at_start():
+    with pytest.raises(ModelPackError, match="pack no-such-pack: not found"):
+        engine_with(fast_path=True, fast_path_pack="no-such-pack")
+
+
 def test_an_uncalibrated_fast_pack_is_refused_at_start():
     with pytest.raises(ModelPackError, match="en-latin-v1.*engine.fast_path_pack.*not calibrated"):
         engine_with(fast_path=True, fast_path_pack="en-latin-v1")
