@@ -54,6 +54,8 @@ MODEL_LICENSES_MEMBER = f"{WHEEL}-{WHEEL_VERSION}.dist-info/licenses/MODEL_LICEN
 # Which copy of each model ships as the pack's default, measured by bench/eval_int8.py (README,
 # bench/int8-results.md): the fastest within 0.3 points of FP32 on word F1 and line CER.
 SHIPPED = {"det": "int8", "rec": "int8-matmul", "cls": "fp32"}
+# Chosen on held-out training-font renders by bench/calibrate_spaces.py (bench/space-calibration.md).
+SPACE_THRESHOLD = 0.1
 DB_SETTINGS = {"threshold": 0.3, "box_threshold": 0.5, "unclip_ratio": 1.6, "limit_side": 960}
 CALIBRATION_SEED = 17
 CALIBRATION_PAGES = 8
@@ -251,7 +253,7 @@ def write_pack(out: Path, variants: dict[str, dict[str, Path]], shipped: dict[st
         },
         "files": {name: {"sha256": sha256_file(out / name)} for name in names},
         "recognizer": {"type": "ppocr-ctc", "model": chosen["rec"].name, "variants": others["rec"],
-                       "charset": "charset.txt", "blank_index": 0, "batch_size": 1,
+                       "charset": "charset.txt", "blank_index": 0, "batch_size": 1, "space_threshold": SPACE_THRESHOLD,
                        "input": DEFAULT_INPUTS["ppocr-ctc"]},
         "detector": {"type": "db", "model": chosen["det"].name, "variants": others["det"],
                      "input": {"channels": 3, "mean": [0.5], "std": [0.5]}, "settings": dict(DB_SETTINGS)},

@@ -56,6 +56,9 @@ class RecognizerSpec:
     variants: dict[str, str] = field(default_factory=dict)
     # A fast pack's calibrated acceptance rule (threshold, calibration, aspect limits; cascade.py).
     fast_path: dict[str, Any] = field(default_factory=dict)
+    # Share of the space class in a gap between two characters that makes it a word space
+    # (``ctc.restore_spaces``); 0 leaves best path's spaces as they are.
+    space_threshold: float = 0.0
 
     # The names the rest of the code used before input conventions became an InputSpec.
     @property
@@ -175,6 +178,12 @@ def list_packs(models_dir: str | None = None) -> list[Path]:
     return list(seen.values())
 
 
+def _space_threshold(value: Any, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value < 1.0:
+        raise ModelPackError(f"{where}: space_threshold must be a number from 0 (off) to below 1, got {value!r}")
+    return float(value)
+
+
 def _require(data: dict, key: str, kind: type | tuple[type, ...], where: str) -> Any:
     if key not in data:
         raise ModelPackError(f"{where}: missing key '{key}'")
@@ -213,6 +222,7 @@ def load_pack(directory: Path, verify: bool = True) -> ModelPack:
         batch_size=rec.get("batch_size"),
         variants=dict(rec.get("variants") or {}),
         fast_path=dict(rec.get("fast_path") or {}),
+        space_threshold=_space_threshold(rec.get("space_threshold", 0.0), rec_where),
     )
     if recognizer.blank_index != 0:
         raise ModelPackError(f"{where}: blank_index must be 0 (the charset file lists classes 1..N)")

@@ -12,7 +12,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from .ctc import DecodedText, beam_decode, greedy_decode
+from .ctc import DecodedText, beam_decode, greedy_decode, restore_spaces
 from .errors import ModelPackError
 from .inputspec import InputSpec, resize_line, to_batch
 
@@ -39,7 +39,7 @@ def measure_stride(session, spec: InputSpec) -> int:
 
 class Recognizer:
     def __init__(self, session, charset: list[str], spec: InputSpec, batch_size: int = 16, blank_index: int = 0,
-                 where: str = "recognizer", lanes: int = 1, name: str = "") -> None:
+                 where: str = "recognizer", lanes: int = 1, name: str = "", space_threshold: float = 0.0) -> None:
         self.session = session
         self.name = name
         # Lines are independent: ``lanes`` of them run at once, each on one ONNX Runtime thread
@@ -50,6 +50,9 @@ class Recognizer:
         self.spec = spec
         self.batch_size = batch_size
         self.blank_index = blank_index
+        # The pack's measured share of the space class in a gap that makes it a word space (0: off).
+        self.space_class = charset.index(" ") + 1 if " " in charset else None
+        self.space_threshold = space_threshold if self.space_class is not None else 0.0
         self.input_name = session.get_inputs()[0].name
         classes = session.get_outputs()[0].shape[-1]
         if isinstance(classes, int) and classes != len(charset) + 1:
@@ -95,7 +98,10 @@ class Recognizer:
     def decode(self, probs: np.ndarray, beam_width: int = 0) -> DecodedText:
         if beam_width > 1:
             return beam_decode(probs, self.charset, beam_width, self.blank_index)
-        return greedy_decode(probs, self.charset, self.blank_index)
+        decoded = greedy_decode(probs, self.charset, self.blank_index)
+        if self.space_threshold > 0:
+            decoded = restore_spaces(decoded, probs, self.space_class, self.space_threshold)
+        return decoded
 
     def recognize(self, crops: list[np.ndarray], batch_size: int | None = None, beam_width: int = 0) -> list[DecodedText]:
         """Crops (8-bit BGR or grayscale, any size) to decoded text, in the order given."""

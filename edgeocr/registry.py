@@ -39,7 +39,8 @@ def _ctc_recognizer(pack: ModelPack, threads: int, variant: str | None, batch_si
     # the same thread budget, better spent on small line tensors.
     session = create_session(pack.recognizer_model(variant), 1)
     return Recognizer(session, pack.charset(), spec.input, batch_size or spec.batch_size or 16, spec.blank_index,
-                      where=f"pack {pack.name}: {spec.model} with {spec.charset}", lanes=threads, name=pack.name)
+                      where=f"pack {pack.name}: {spec.model} with {spec.charset}", lanes=threads, name=pack.name,
+                      space_threshold=spec.space_threshold)
 
 
 RECOGNIZERS: dict[str, Callable[..., Recognizer]] = {"crnn-ctc": _ctc_recognizer, "ppocr-ctc": _ctc_recognizer}

@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from edgeocr.ctc import DecodedText, beam_decode, greedy_decode
+from edgeocr.ctc import DecodedText, beam_decode, greedy_decode, restore_spaces
 
 CHARSET = ["a", "b", "l"]  # classes: 0 blank, 1 a, 2 b, 3 l
 BLANK, A, B, L = range(4)
@@ -173,3 +173,42 @@ def test_beam_rejects_non_2d_input():
         beam_decode(np.zeros((2, 3, 4), np.float32), CHARSET)
     with pytest.raises(ValueError):
         beam_decode(np.zeros(4, np.float32), CHARSET)
+
+
+# --- lost spaces --------------------------------------------------------------------------------
+
+SPACED = ["a", "b", " "]  # classes: 0 blank, 1 a, 2 b, 3 space
+SPACE = 3
+
+
+def gap_with_space_share(share: float) -> np.ndarray:
+    """``a``, two blank frames of which the second gives the space ``share``, then ``b``."""
+    probs = peaked([A, BLANK, BLANK, B])
+    probs[2] = [1.0 - share - 0.02, 0.01, 0.01, share]
+    return probs
+
+
+def test_a_space_the_blank_outscored_is_put_back_above_the_threshold():
+    probs = gap_with_space_share(0.3)
+    plain = greedy_decode(probs, SPACED)
+    assert plain.text == "ab"
+    restored = restore_spaces(plain, probs, SPACE, 0.1)
+    assert restored.text == "a b"
+    assert restored.char_probs[1] == pytest.approx(0.3)
+    assert restored.frames == ((0, 0), (2, 2), (3, 3))   # the space sits on its likeliest gap frame
+
+
+def test_below_the_threshold_or_switched_off_nothing_changes():
+    probs = gap_with_space_share(0.05)
+    plain = greedy_decode(probs, SPACED)
+    assert restore_spaces(plain, probs, SPACE, 0.1) is plain
+    assert restore_spaces(plain, gap_with_space_share(0.3), SPACE, 0.0) is plain
+
+
+def test_characters_on_touching_frames_and_spaces_already_read_get_no_second_space():
+    touching = peaked([A, B])
+    touching[:, SPACE] = 0.4  # however strong, there is no gap frame for a space to take
+    assert restore_spaces(greedy_decode(touching, SPACED), touching, SPACE, 0.1).text == "ab"
+    read = peaked([A, BLANK, SPACE, BLANK, B])
+    read[[1, 3], SPACE] = 0.4
+    assert restore_spaces(greedy_decode(read, SPACED), read, SPACE, 0.1).text == "a b"

@@ -250,11 +250,19 @@ def test_a_db_detector_with_its_model_loads(tmp_path):
     (lambda d: d["detector"].update(type="east"), ["east", "classical, db"]),
     (lambda d: d["recognizer"].update(type="transformer"), ["transformer", "crnn-ctc"]),
     (lambda d: d["recognizer"].update(blank_index=5), ["blank_index"]),
+    (lambda d: d["recognizer"].update(space_threshold=1.5), ["space_threshold", "1.5"]),
+    (lambda d: d["recognizer"].update(space_threshold="high"), ["space_threshold", "'high'"]),
 ])
 def test_unsupported_settings_are_refused(tmp_path, change, words):
     message = pack_error(make_pack(tmp_path, change=change))
     for word in words:
         assert word in message
+
+
+def test_the_space_threshold_defaults_to_off_and_is_read(tmp_path):
+    assert load_pack(make_pack(tmp_path / "a")).recognizer.space_threshold == 0.0
+    pack = load_pack(make_pack(tmp_path / "b", change=lambda d: d["recognizer"].update(space_threshold=0.25)))
+    assert pack.recognizer.space_threshold == 0.25
 
 
 def test_invalid_yaml_and_non_mapping_are_refused(tmp_path):
