@@ -78,7 +78,7 @@ def line_sets(count: int, fast_pack: str) -> list[dict]:
         images, truths = [image for image, _ in data], [text for _, text in data]
         row = {"set": kind, "lines": len(data)}
         for label, engine in (("off", off), ("on", on)):
-            texts = engine.recognizer.recognize(images)
+            texts = engine.read_lines(images)
             reads = [t.text.strip() for t in texts]
             row[f"{label}_cer"] = sum(edit_distance(r, t) for r, t in zip(reads, truths)) / max(sum(map(len, truths)), 1)
             if label == "on":

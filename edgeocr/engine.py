@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
 from .config import Config
+from .ctc import DecodedText
 from .decode import DecodedImage, decode_image, decode_pages
 from .assemble import join_row, reading_rows
 from .detect import Detector
@@ -25,7 +26,7 @@ from .preprocess import preprocess
 from .read import PageReading, read_page
 from .registry import build_classifier, build_detectors, build_fast_path, build_recognizer
 from .result import SCHEMA_VERSION, OcrResult, TextLine, error_dict, polygon_of
-from .textnorm import latin_halfwidth
+from .textnorm import normalise_line
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,11 @@ class Engine:
                                      f"{self.config.engine.max_pixels / 1e6:.1f} MP (engine.max_pixels)")
         digest = hashlib.sha256(np.ascontiguousarray(pixels).tobytes()).hexdigest()
         return self._ocr(DecodedImage(pixels, "array", digest, 1), options, {})
+
+    def read_lines(self, crops: list[np.ndarray]) -> list[DecodedText]:
+        """Text of line images that are already cut out (no detection, no orientation), cleaned
+        up as the lines of a result are: what the benchmarks score recognition by."""
+        return [replace(text, text=normalise_line(text.text)) for text in self.recognizer.recognize(crops)]
 
     def run(self, data: bytes, options: OcrOptions = OcrOptions()) -> dict[str, Any]:
         """Like ``ocr_bytes`` but always returns the JSON-ready dict, errors included."""
@@ -161,7 +167,7 @@ class Engine:
         row_texts: list[str] = []
         for row in rows:
             cells = [kept[i] for i in row]
-            texts = [latin_halfwidth(cell.text.text.strip()) for cell in cells]
+            texts = [normalise_line(cell.text.text.strip()) for cell in cells]
             row_texts.append(join_row(texts, [cell.upright_quad for cell in cells]))
             for cell, text in zip(cells, texts):
                 ordered.append(TextLine(text, cell.text.confidence, polygon_of(cell.quad),

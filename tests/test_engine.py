@@ -164,3 +164,22 @@ def test_array_input_matches_bytes_input(engine):
 def test_min_confidence_drops_lines(page_png):
     strict = Engine(Config(engine=dataclasses.replace(EngineConfig(), min_confidence=1.0)))
     assert strict.ocr_bytes(page_png).text_lines == ()
+
+
+def test_read_lines_cleans_up_cut_out_lines_as_page_results_are(engine):
+    """The benchmarks score line sets through ``read_lines``: its text must be what pages give."""
+    from edgeocr.textnorm import normalise_line
+
+    from .rendering import reserved_cjk_font, render_text_page
+
+    crops = [render_text_page([text], reserved_cjk_font(), margin=12) for text in ["发票代码:1440319", "TOTAL: 12.50"]]
+    raw = engine.recognizer.recognize(crops)
+    lines = engine.read_lines(crops)
+    assert [line.text for line in lines] == [normalise_line(t.text) for t in raw]
+    assert "发票代码：" not in raw[0].text and lines[0].text.startswith("发票代码：")   # an ASCII colon closing a Chinese label is set full-width
+    assert all(len(line.text) == len(line.char_probs) for line in lines)
+
+
+def test_the_default_pack_restores_lost_spaces_at_its_calibrated_threshold(engine):
+    assert engine.pack.recognizer.space_threshold == pytest.approx(0.1)   # bench/space-calibration.md
+    assert engine.recognizer.primary.space_threshold == pytest.approx(0.1)
