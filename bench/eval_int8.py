@@ -82,7 +82,7 @@ def read_in_turn(engines: list[Engine], tallies: list[Tally], pages) -> None:
 def run_lines(engine: Engine, line_sets: dict) -> dict:
     out = {}
     for kind, lines in line_sets.items():
-        texts = engine.recognizer.recognize([image for image, _ in lines])
+        texts = engine.read_lines([image for image, _ in lines])
         edits = sum(edit_distance(t.text.strip(), truth) for t, (_, truth) in zip(texts, lines))
         loose = sum(edit_distance("".join(t.text.split()), "".join(truth.split())) for t, (_, truth) in zip(texts, lines))
         out[f"{kind}_cer"] = edits / max(sum(len(truth) for _, truth in lines), 1)

@@ -185,7 +185,8 @@ def line_tensors(lines: list[np.ndarray], family: str, width: int) -> list[np.nd
 
 
 def build_variants(files: dict[str, Path], out: Path, log=print) -> dict[str, dict[str, Path]]:
-    """INT8 copies of each model: static QDQ for all three, and dynamic MatMul-only for the recognizer."""
+    """INT8 copies of each model: static QDQ for all three; for the recognizer also dynamic
+    MatMul-only, and static convolutions with dynamic MatMul."""
     from .quantize import quantize_dynamic_matmul, quantize_static_qdq
 
     log("rendering calibration pages and lines (our own renders, training fonts only)")
@@ -203,7 +204,16 @@ def build_variants(files: dict[str, Path], out: Path, log=print) -> dict[str, di
     target = out / files["rec"].name.replace(".onnx", ".int8-matmul.onnx")
     log(f"dynamic MatMul-only INT8 of {files['rec'].name}")
     variants["rec"]["int8-matmul"] = quantize_dynamic_matmul(files["rec"], target)
+    variants["rec"]["int8-conv-matmul"] = conv_matmul_variant(files["rec"], out, jobs["rec"], log)
     return variants
+
+
+def conv_matmul_variant(rec: Path, out: Path, tensors: list, log=print) -> Path:
+    from .quantize import quantize_convs_then_matmul
+
+    target = out / rec.name.replace(".onnx", ".int8-conv-matmul.onnx")
+    log(f"static INT8 of the convolutions, dynamic of the MatMuls, of {rec.name} ({len(tensors)} calibration inputs)")
+    return quantize_convs_then_matmul(rec, target, "x", tensors)
 
 
 NOTICE = """edgeocr model pack {name} {version}
@@ -218,9 +228,9 @@ RapidOCR project (copyright the RapidOCR Authors, Apache-2.0) and taken unchange
 {wheel}=={wheel_version} wheel on PyPI; MODEL_LICENSES.md is RapidOCR's record of their origin
 and SHA-256, and pack.yaml repeats each hash.
 
-Modified files (Apache-2.0 section 4(b)): every file named *.int8.onnx or *.int8-matmul.onnx was
-derived from the upstream file of the same stem by edgeocr (pack_import.py): the graph was
-upgraded to opset 13 and quantized to INT8 by ONNX Runtime's quantization tools, calibrated on
+Modified files (Apache-2.0 section 4(b)): every file named *.int8.onnx, *.int8-matmul.onnx or
+*.int8-conv-matmul.onnx was derived from the upstream file of the same stem by edgeocr
+(pack_import.py): the graph was upgraded to opset 13 and quantized to INT8 by ONNX Runtime's quantization tools, calibrated on
 images rendered by edgeocr. The weights were not retrained. charset.txt is the recognizer's
 'character' metadata, one entry per line, with the space that its last output class stands for.
 """

@@ -51,4 +51,5 @@ def test_every_non_default_variant_is_checked_once():
     sets = arm64_check.variant_sets("ppocrv6-small")
     assert sets[0] == {}
     assert sorted(tuple(s.items())[0] for s in sets[1:]) == [
-        ("classifier", "int8"), ("detector", "fp32"), ("recognizer", "fp32"), ("recognizer", "int8")]
+        ("classifier", "int8"), ("detector", "fp32"), ("recognizer", "fp32"), ("recognizer", "int8"),
+        ("recognizer", "int8-conv-matmul")]

@@ -1,7 +1,7 @@
 """Compare runner for edgeocr itself: the installed project, through ``edgeocr.engine.Engine``.
 
 Pages go through the whole engine (``ocr_bytes``: decode to result). Single-line images go
-straight to the recognizer, as RapidOCR's ``use_det=False`` and Tesseract's ``--psm 7`` do: the
+straight to the recognizer (``Engine.read_lines``), as RapidOCR's ``use_det=False`` and Tesseract's ``--psm 7`` do: the
 line is already found, only reading it is measured.
 
 Options (the job's ``options``): ``pack``, ``models_dir``, ``variant`` (recognizer variant, e.g.
@@ -63,7 +63,7 @@ def start(job: dict):
             gray = cv2.imread(item["path"], cv2.IMREAD_GRAYSCALE)
             if gray is None:
                 raise ValueError(f"{item['path']}: not an image")
-            text = engine.recognizer.recognize([gray], 1, config.engine.beam_width)[0].text.strip()
+            text = engine.read_lines([gray])[0].text.strip()
             return [{"text": text, "box": [0, 0, gray.shape[1], gray.shape[0]]}] if text else []
         result = engine.ocr_bytes(Path(item["path"]).read_bytes())
         return [{"text": line.text, "box": protocol.box_of(line.polygon)} for line in result.text_lines]
