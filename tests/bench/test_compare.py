@@ -221,3 +221,15 @@ def test_an_image_that_overruns_its_time_limit_fails_alone(tmp_path):
     assert answers["fatal"] is None, (tmp_path / "log.txt").read_text()
     assert "gave up after 0.5 s" in answers["errors"]["slow"]
     assert answers["results"]["fast"]["lines"][0]["text"] == "fast"
+
+
+def test_a_runners_peak_rss_does_not_include_the_parent_that_started_it():
+    """Linux hands a forking parent's RSS on to the child's ``ru_maxrss`` across exec; the
+    runner's own figure must not grow with compare.py's."""
+    import subprocess
+
+    ballast = np.ones(300 * 1024 * 1024 // 8)   # 300 MiB resident in this (parent) process
+    code = f"import sys; sys.path.insert(0, {str(ROOT / 'bench' / 'peers')!r}); import protocol; print(protocol.peak_rss_mib())"
+    child = float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
+    assert ballast.sum() > 0
+    assert 5 < child < 150
