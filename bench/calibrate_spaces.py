@@ -11,8 +11,9 @@ a seed training never draws, 10 % Chinese or mixed): never SROIE and never the r
 evaluation fonts. For each threshold it scores the text as the engine returns it (spaces counted,
 runs of spaces as one). The pick is the threshold with the fewest space errors on the lines
 whose characters are all read right, so misread characters do not blur the one decision made
-here; on a tie, the higher threshold, which inserts fewer spaces. SROIE-dev checks the pick afterwards (``bench/eval_fast_path.py``,
-``bench/compare.py``). The table goes to ``bench/space-calibration.md``.
+here; on a tie, the higher threshold, which inserts fewer spaces. SROIE-dev checks the pick
+afterwards (``bench/eval_int8.py``, ``bench/compare.py``). The table goes to
+``bench/space-calibration.md``.
 """
 from __future__ import annotations
 

@@ -84,7 +84,8 @@ class Engine:
     def read_lines(self, crops: list[np.ndarray]) -> list[DecodedText]:
         """Text of line images that are already cut out (no detection, no orientation), cleaned
         up as the lines of a result are: what the benchmarks score recognition by."""
-        return [replace(text, text=normalise_line(text.text)) for text in self.recognizer.recognize(crops)]
+        texts = self.recognizer.recognize(crops, beam_width=self.config.engine.beam_width)
+        return [replace(text, text=normalise_line(text.text)) for text in texts]
 
     def run(self, data: bytes, options: OcrOptions = OcrOptions()) -> dict[str, Any]:
         """Like ``ocr_bytes`` but always returns the JSON-ready dict, errors included."""

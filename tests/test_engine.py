@@ -183,3 +183,15 @@ def test_read_lines_cleans_up_cut_out_lines_as_page_results_are(engine):
 def test_the_default_pack_restores_lost_spaces_at_its_calibrated_threshold(engine):
     assert engine.pack.recognizer.space_threshold == pytest.approx(0.1)   # bench/space-calibration.md
     assert engine.recognizer.primary.space_threshold == pytest.approx(0.1)
+
+
+def test_read_lines_decodes_with_the_configured_beam_width():
+    from edgeocr.textnorm import normalise_line
+
+    from .rendering import reserved_cjk_font, render_text_page
+
+    beam = Engine(Config(engine=EngineConfig(beam_width=5)))
+    crops = [render_text_page(["合计:RM 12.50"], reserved_cjk_font(), margin=12)]
+    expected = [normalise_line(t.text) for t in beam.recognizer.recognize(crops, beam_width=5)]
+    assert [t.text for t in beam.read_lines(crops)] == expected
+    assert beam.read_lines(crops)[0].frames == ()   # beam search keeps no frames: it really ran

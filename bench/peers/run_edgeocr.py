@@ -1,8 +1,8 @@
 """Compare runner for edgeocr itself: the installed project, through ``edgeocr.engine.Engine``.
 
 Pages go through the whole engine (``ocr_bytes``: decode to result). Single-line images go
-straight to the recognizer (``Engine.read_lines``), as RapidOCR's ``use_det=False`` and Tesseract's ``--psm 7`` do: the
-line is already found, only reading it is measured.
+straight to the recognizer (``Engine.read_lines``), as RapidOCR's ``use_det=False`` and
+Tesseract's ``--psm 7`` do: the line is already found, only reading it is measured.
 
 Options (the job's ``options``): ``pack``, ``models_dir``, ``variant`` (recognizer variant, e.g.
 ``fp32``), ``line_runs`` (how often to time one 32x320 line for the distance-to-the-limit figure;
